@@ -1,0 +1,1 @@
+"""Microservice chassis: infrastructure shared by every service, and nothing else."""

@@ -1,0 +1,82 @@
+"""Configuration from environment variables, each with a documented default."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: str
+    doc: str
+
+    def get(self) -> str:
+        return os.environ.get(self.name, self.default)
+
+
+# The documented settings of every service (README lists them from here).
+SETTINGS = {
+    s.name: s
+    for s in (
+        Setting("AMQP_URI", "amqp://guest:guest@127.0.0.1:5672/", "RabbitMQ connection URI."),
+        Setting("DATABASE_URL", "", "Fallback database URL for a service without its own."),
+        Setting("VAR_DIR", str(REPO_ROOT / "var"), "Folder for SQLite files and run state."),
+        Setting("WEB_SERVER_ADDRESS", "127.0.0.1:8000", "Where the HTTP API listens."),
+        Setting("JWT_SECRET", "dev-only-secret-change-me", "HS256 key (development tokens)."),
+        Setting("JWT_PUBLIC_KEY", "", "PEM public key for RS256 tokens (production)."),
+        Setting("JWT_JWKS_URL", "", "JWKS URL of the OIDC identity provider (production)."),
+        Setting("JWT_AUDIENCE", "", "Expected `aud` claim, when set."),
+        Setting("JWT_ISSUER", "", "Expected `iss` claim, when set."),
+        Setting("UNITS", "*", "Top-level units a consumer binds: comma list or `*`."),
+        Setting("DELIVERY_LIMIT", "10", "Deliveries before a failing event is dead-lettered."),
+        Setting("MAX_WORKERS", "20", "Concurrent workers per service process."),
+        Setting("OUTBOX_BATCH_SIZE", "500", "Rows the relay publishes per transaction."),
+        Setting("OUTBOX_POLL_SECONDS", "0.5", "Relay poll interval when nothing wakes it."),
+        Setting("OUTBOX_RETENTION_HOURS", "168", "Published outbox rows are kept this long."),
+        Setting("CONTRACTS_DIR", str(REPO_ROOT / "contracts"), "Event JSON Schemas."),
+    )
+}
+
+
+def setting(name: str) -> str:
+    return SETTINGS[name].get()
+
+
+def database_url(service: str) -> str:
+    """`<SERVICE>_DATABASE_URL`, then `DATABASE_URL`, then a SQLite file under VAR_DIR."""
+    specific = os.environ.get(f"{service.upper()}_DATABASE_URL")
+    if specific:
+        return specific
+    if setting("DATABASE_URL"):
+        return setting("DATABASE_URL")
+    var_dir = Path(setting("VAR_DIR"))
+    var_dir.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{var_dir / (service + '.db')}"
+
+
+def nameko_config(service: str, **overrides: object) -> dict:
+    """The nameko config dict of a service, from the environment."""
+    config: dict[str, object] = {
+        "AMQP_URI": setting("AMQP_URI"),
+        "WEB_SERVER_ADDRESS": setting("WEB_SERVER_ADDRESS"),
+        "DATABASE_URL": database_url(service),
+        "UNITS": setting("UNITS"),
+        "DELIVERY_LIMIT": int(setting("DELIVERY_LIMIT")),
+        "max_workers": int(setting("MAX_WORKERS")),
+        "SERIALIZERS": {
+            "cloudevents": {
+                "encoder": "chassis.envelope.dumps",
+                "decoder": "chassis.envelope.loads",
+                "content_type": "application/cloudevents+json",
+                "content_encoding": "utf-8",
+            }
+        },
+        "ACCEPT": ["json", "cloudevents"],
+    }
+    config.update(overrides)
+    return config

@@ -1,0 +1,43 @@
+"""Event contracts (JSON Schemas in contracts/) loaded as data and enforced on publish."""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator
+
+from chassis.config import setting
+from chassis.envelope import schema_version
+
+
+class ContractViolation(ValueError):
+    pass
+
+
+@lru_cache(maxsize=None)
+def validator(event_type: str, version: int) -> Draft202012Validator:
+    path = Path(setting("CONTRACTS_DIR")) / "events" / event_type / f"v{version}.schema.json"
+    if not path.exists():
+        raise ContractViolation(f"no contract for {event_type} v{version} at {path}")
+    schema = json.loads(path.read_text(encoding="utf-8"))
+    return Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+
+
+def contract_errors(event: dict[str, Any]) -> list[str]:
+    try:
+        checker = validator(str(event.get("type")), schema_version(event))
+    except ContractViolation as exc:
+        return [str(exc)]
+    return [
+        f"{'/'.join(str(p) for p in err.absolute_path) or '<root>'}: {err.message}"
+        for err in checker.iter_errors(event)
+    ]
+
+
+def ensure_valid(event: dict[str, Any]) -> None:
+    errors = contract_errors(event)
+    if errors:
+        raise ContractViolation(f"{event.get('type')} breaks its contract: {'; '.join(errors)}")

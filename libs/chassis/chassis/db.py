@@ -1,0 +1,135 @@
+"""SQLAlchemy 2 engines and the nameko database dependency (a session per worker)."""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from nameko.extensions import DependencyProvider
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import QueuePool
+
+_green_patched = False
+
+
+def _make_psycopg2_green() -> None:
+    """psycopg2 blocks in C; under eventlet this hands its waits to the hub."""
+    global _green_patched
+    if _green_patched:
+        return
+    from eventlet import patcher
+
+    if patcher.is_monkey_patched("socket"):
+        from psycogreen.eventlet import patch_psycopg
+
+        patch_psycopg()
+    _green_patched = True
+
+
+def normalize_url(url: str) -> str:
+    """Plain `postgresql://` means psycopg2 here: the driver psycogreen makes eventlet-safe."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg2://" + url[len(prefix) :]
+    return url
+
+
+def make_engine(url: str, pool_size: int = 10) -> Engine:
+    url = normalize_url(url)
+    if url.startswith("sqlite"):
+        # One connection: SQLite's own lock waits would block the whole eventlet hub,
+        # while waiting for the pooled connection is a green wait.
+        engine = create_engine(
+            url,
+            poolclass=QueuePool,
+            pool_size=1,
+            max_overflow=0,
+            pool_timeout=60,
+            connect_args={"check_same_thread": False, "timeout": 30},
+        )
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(dbapi_conn, _record):  # type: ignore[no-untyped-def]
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.close()
+
+        return engine
+    _make_psycopg2_green()
+    return create_engine(
+        url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, pool_recycle=1800
+    )
+
+
+def ping(engine: Engine) -> None:
+    with engine.connect() as conn:
+        conn.execute(text("SELECT 1"))
+
+
+class Db:
+    """What a worker gets: a session factory with explicit transactions.
+
+    Transactions are committed inside the entrypoint, before nameko acks a message
+    or answers a request (nameko runs `worker_result` only after that).
+    """
+
+    def __init__(self, factory: sessionmaker[Session]) -> None:
+        self._factory = factory
+        self._sessions: list[Session] = []
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        session = self._factory()
+        self._sessions.append(session)
+        try:
+            with session.begin():
+                yield session
+        finally:
+            session.close()
+            self._sessions.remove(session)
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        session = self._factory()
+        try:
+            yield session
+        finally:
+            session.close()
+
+    def close(self) -> None:
+        for session in list(self._sessions):
+            session.close()
+        self._sessions.clear()
+
+    @property
+    def engine(self) -> Engine:
+        bind = self._factory.kw["bind"]
+        assert isinstance(bind, Engine)
+        return bind
+
+
+class Database(DependencyProvider):
+    """Injects a `Db`; the engine comes from the `DATABASE_URL` config key."""
+
+    def setup(self) -> None:
+        url = self.container.config["DATABASE_URL"]
+        self.engine = make_engine(url, pool_size=int(self.container.config.get("max_workers", 10)))
+        self.factory = sessionmaker(bind=self.engine, expire_on_commit=False)
+        self._dbs: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+    def stop(self) -> None:
+        self.engine.dispose()
+
+    def get_dependency(self, worker_ctx):  # type: ignore[no-untyped-def]
+        db = Db(self.factory)
+        self._dbs[worker_ctx] = db
+        return db
+
+    def worker_teardown(self, worker_ctx) -> None:  # type: ignore[no-untyped-def]
+        db = self._dbs.pop(worker_ctx, None)
+        if db is not None:
+            db.close()

@@ -1,0 +1,120 @@
+"""Unit-routed event handler: binds `<event>.<UNIT>` keys, quorum queues, never drops."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import eventlet
+from kombu import Connection, Exchange, Queue, binding
+from nameko.events import EventHandler
+from nameko.standalone.events import get_event_exchange
+
+from chassis import metrics
+from chassis.contracts import contract_errors
+from chassis.envelope import envelope_errors
+
+log = logging.getLogger(__name__)
+
+DEAD_LETTER_EXCHANGE = "platform.dlx"
+
+
+class PoisonMessage(Exception):
+    """Content no retry can fix: dead-lettered at once."""
+
+
+def parse_units(value: str | list[str] | tuple[str, ...]) -> list[str]:
+    units = value.split(",") if isinstance(value, str) else list(value)
+    units = [u.strip() for u in units if u.strip()]
+    if not units:
+        raise ValueError("UNITS is empty: give unit codes or *")
+    if "*" in units:
+        return ["*"]
+    for unit in units:
+        if "." in unit or not unit.isalnum() or not unit.isupper():
+            raise ValueError(f"unit code {unit!r} must be one uppercase word")
+    return units
+
+
+def consumer_queue(name: str, exchange: Exchange, event_type: str, units: list[str], limit: int) -> Queue:
+    return Queue(
+        name,
+        bindings=[binding(exchange, routing_key=f"{event_type}.{u}") for u in units],
+        durable=True,
+        auto_delete=False,
+        queue_arguments={
+            "x-queue-type": "quorum",
+            "x-delivery-limit": limit,
+            "x-dead-letter-exchange": DEAD_LETTER_EXCHANGE,
+            "x-dead-letter-routing-key": name,
+        },
+    )
+
+
+def dead_letter_queue(name: str) -> Queue:
+    exchange = Exchange(DEAD_LETTER_EXCHANGE, type="direct", durable=True)
+    return Queue(
+        f"{name}.dlq",
+        exchange=exchange,
+        routing_key=name,
+        durable=True,
+        queue_arguments={"x-queue-type": "quorum"},
+    )
+
+
+class UnitEventHandler(EventHandler):
+    """`@unit_event_handler("submission", "initiative.submitted")`.
+
+    Binds the units of the `UNITS` config key (list or `*`); the queue is named after the
+    consumer instance (`INSTANCE_NAME`, default the service name), so `review-hn` and the
+    catch-all `review` each own their queue. Failed handlers are requeued with a backoff;
+    the quorum queue dead-letters after `DELIVERY_LIMIT` deliveries.
+    """
+
+    def __init__(self, source_service: str, event_type: str, **kwargs: Any) -> None:
+        kwargs["requeue_on_error"] = True
+        super().__init__(source_service, event_type, **kwargs)
+
+    def setup(self) -> None:
+        config = self.container.config
+        self.units = parse_units(config.get("UNITS", "*"))
+        instance = config.get("INSTANCE_NAME") or self.container.service_name
+        self.queue_name = f"{instance}.{self.event_type}"
+        exchange = get_event_exchange(self.source_service, config)
+        limit = int(config.get("DELIVERY_LIMIT", 10))
+        self.queue = consumer_queue(self.queue_name, exchange, self.event_type, self.units, limit)
+        # The dead-letter queue must exist before the first failure, or the broker drops it.
+        with Connection(config["AMQP_URI"]) as conn:
+            dead_letter_queue(self.queue_name)(conn.default_channel).declare()
+        # Skip EventHandler.setup (it would build its own single-key classic queue).
+        super(EventHandler, self).setup()
+
+    def handle_message(self, body: Any, message: Any) -> None:
+        problems = envelope_errors(body) or contract_errors(body)
+        if problems:
+            log.error("dead-lettering invalid message on %s: %s", self.queue_name, "; ".join(problems)[:500])
+            self._count(body, "dead_lettered")
+            message.reject(requeue=False)
+            return
+        super().handle_message(body, message)
+
+    def handle_message_processed(self, message: Any, result: Any = None, exc_info: Any = None) -> None:
+        if exc_info is None:
+            self.queue_consumer.ack_message(message)
+            return
+        if isinstance(exc_info[1], PoisonMessage):
+            self._count(message.payload, "dead_lettered")
+            message.reject(requeue=False)
+            return
+        self._count(message.payload, "failed")
+        deliveries = int((message.headers or {}).get("x-delivery-count", 0))
+        # Back off before handing it back: a database outage must not burn the delivery limit.
+        eventlet.sleep(min(0.2 * 2**deliveries, 5.0))
+        self.queue_consumer.requeue_message(message)
+
+    def _count(self, body: Any, outcome: str) -> None:
+        unit = body.get("unit", "none") if isinstance(body, dict) else "none"
+        metrics.EVENTS_CONSUMED.labels(self.container.service_name, self.event_type, str(unit), outcome).inc()
+
+
+unit_event_handler = UnitEventHandler.decorator

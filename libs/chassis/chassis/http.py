@@ -1,0 +1,127 @@
+"""HTTP entrypoints that speak JSON: errors, 404/405, body limits and JSON helpers."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from nameko.extensions import DependencyProvider
+from nameko.web.handlers import HttpRequestHandler
+from nameko.web.server import WebServer, WsgiApp
+from sqlalchemy.exc import DBAPIError, OperationalError
+from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Request, Response
+
+from chassis.auth import Principal, TokenVerifier
+from chassis.errors import (
+    ApiError,
+    InternalError,
+    MalformedJson,
+    PayloadTooLarge,
+    ServiceUnavailable,
+    UnsupportedMediaType,
+    error_response,
+)
+
+log = logging.getLogger(__name__)
+
+MAX_JSON_BYTES = 1024 * 1024
+
+
+def _http_exception_response(exc: HTTPException) -> Response:
+    status = exc.code or 500
+    names = {404: ("not_found", "Không tìm thấy đường dẫn."), 405: ("method_not_allowed", "Phương thức không được hỗ trợ.")}
+    code, message_vi = names.get(status, ("http_error", "Lỗi yêu cầu HTTP."))
+    headers = dict(exc.get_headers())
+    headers.pop("Content-Type", None)
+    body = {"error": {"code": code, "message_vi": message_vi, "message_en": exc.description or exc.name}}
+    return error_response(status, body, headers)
+
+
+class JsonWsgiApp(WsgiApp):
+    def __call__(self, environ, start_response):  # type: ignore[no-untyped-def]
+        request = Request(environ, shallow=True)
+        adapter = self.url_map.bind_to_environ(environ)
+        try:
+            provider, values = adapter.match()
+            request.path_values = values
+            rv = provider.handle_request(request)
+        except HTTPException as exc:
+            rv = _http_exception_response(exc)
+        return rv(environ, start_response)
+
+
+class JsonWebServer(WebServer):
+    def get_wsgi_app(self) -> JsonWsgiApp:
+        return JsonWsgiApp(self)
+
+
+class ApiHandler(HttpRequestHandler):
+    """`@api("POST", "/api/v1/...")`: errors become the platform's JSON error shape."""
+
+    server = JsonWebServer()
+
+    def __init__(self, method: str, url: str, **kwargs: Any) -> None:
+        kwargs.setdefault("expected_exceptions", (ApiError,))
+        super().__init__(method, url, **kwargs)
+
+    def response_from_exception(self, exc: Exception) -> Response:
+        if isinstance(exc, ApiError):
+            return exc.response()
+        if isinstance(exc, HTTPException):
+            return _http_exception_response(exc)
+        if isinstance(exc, OperationalError) or (
+            isinstance(exc, DBAPIError) and exc.connection_invalidated
+        ):
+            log.warning("database unavailable: %s", type(exc).__name__)
+            return ServiceUnavailable(retry_after=5).response()
+        return InternalError().response()
+
+
+api = ApiHandler.decorator
+
+
+def json_response(payload: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(
+        json.dumps(payload, ensure_ascii=False, default=str),
+        status=status,
+        headers=headers,
+        content_type="application/json; charset=utf-8",
+    )
+
+
+def check_size(request: Request, limit: int) -> None:
+    if request.content_length is not None and request.content_length > limit:
+        raise PayloadTooLarge(
+            f"The body is larger than {limit} bytes.", f"Nội dung vượt quá {limit} byte."
+        )
+
+
+def read_json(request: Request, limit: int = MAX_JSON_BYTES) -> Any:
+    """The JSON body, or a 415/413/400 that says what is wrong with it."""
+    if request.mimetype != "application/json":
+        raise UnsupportedMediaType(
+            "Send the body as application/json.", "Hãy gửi nội dung dạng application/json."
+        )
+    check_size(request, limit)
+    raw = request.get_data(cache=False)
+    if len(raw) > limit:
+        raise PayloadTooLarge()
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise MalformedJson(f"The body is not valid JSON: {exc}") from exc
+
+
+class Auth(DependencyProvider):
+    """Injects an object that turns a request's bearer token into a Principal."""
+
+    def setup(self) -> None:
+        self.verifier = TokenVerifier()
+
+    def get_dependency(self, worker_ctx) -> Auth:  # type: ignore[no-untyped-def]
+        return self
+
+    def principal(self, request: Request) -> Principal:
+        return self.verifier.verify(request.headers.get("Authorization"))

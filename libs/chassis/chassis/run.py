@@ -1,0 +1,41 @@
+"""`python -m chassis.run SERVICE module:Class`: run one service process, configured from the env."""
+
+from __future__ import annotations
+
+import eventlet
+
+eventlet.monkey_patch()  # before anything opens a socket
+
+import argparse  # noqa: E402
+import importlib  # noqa: E402
+import logging  # noqa: E402
+import os  # noqa: E402
+
+from nameko.cli.run import run  # noqa: E402
+
+from chassis.config import nameko_config  # noqa: E402
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("service", help="service name (selects <SERVICE>_DATABASE_URL)")
+    parser.add_argument("target", help="module:ServiceClass")
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=os.environ.get("LOG_LEVEL", "INFO"),
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+    )
+    # Expected API errors (4xx) are answered, not worth a traceback each.
+    logging.getLogger("nameko.containers").setLevel(logging.ERROR)
+    module, _, cls_name = args.target.partition(":")
+    service_cls = getattr(importlib.import_module(module), cls_name)
+    config = nameko_config(args.service)
+    if os.environ.get("INSTANCE_NAME"):
+        config["INSTANCE_NAME"] = os.environ["INSTANCE_NAME"]
+    if os.environ.get("OUTBOX_RELAY"):
+        config["OUTBOX_RELAY"] = os.environ["OUTBOX_RELAY"]
+    run([service_cls], config)
+
+
+if __name__ == "__main__":
+    main()

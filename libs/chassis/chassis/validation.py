@@ -1,0 +1,82 @@
+"""Field-level validation errors in English and Vietnamese, from marshmallow or domain rules."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from chassis.errors import ValidationFailed
+
+# marshmallow's English messages and their Vietnamese counterparts.
+_VI: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(p), vi)
+    for p, vi in [
+        (r"^Missing data for required field\.$", "Thiếu trường bắt buộc."),
+        (r"^Field may not be null\.$", "Trường này không được để trống."),
+        (r"^Unknown field\.$", "Trường không được hỗ trợ."),
+        (r"^Not a valid string\.$", "Phải là chuỗi ký tự."),
+        (r"^Not a valid integer\.$", "Phải là số nguyên."),
+        (r"^Not a valid number\.$", "Phải là số."),
+        (r"^Not a valid boolean\.$", "Phải là true hoặc false."),
+        (r"^Not a valid date\.$", "Phải là ngày dạng YYYY-MM-DD."),
+        (r"^Not a valid list\.$", "Phải là danh sách."),
+        (r"^Not a valid email address\.$", "Địa chỉ email không hợp lệ."),
+        (r"^Invalid input type\.$", "Kiểu dữ liệu không hợp lệ."),
+        (r"^Invalid type\.$", "Kiểu dữ liệu không hợp lệ."),
+        (r"^Invalid value\.$", "Giá trị không hợp lệ."),
+        (r"^Must be one of: (.*)\.$", r"Phải là một trong: \1."),
+        (r"^Length must be between (\d+) and (\d+)\.$", r"Độ dài phải từ \1 đến \2."),
+        (r"^Shorter than minimum length (\d+)\.$", r"Ngắn hơn độ dài tối thiểu \1."),
+        (r"^Longer than maximum length (\d+)\.$", r"Dài hơn độ dài tối đa \1."),
+        (r"^Must be greater than or equal to (\S+) and less than or equal to (\S+)\.$", r"Phải từ \1 đến \2."),
+        (r"^Must be greater than or equal to (\S+)\.$", r"Phải lớn hơn hoặc bằng \1."),
+        (r"^Must be less than or equal to (\S+)\.$", r"Phải nhỏ hơn hoặc bằng \1."),
+        (r"^Must be greater than (\S+)\.$", r"Phải lớn hơn \1."),
+        (r"^String does not match expected pattern\.$", "Không đúng định dạng yêu cầu."),
+        (r"^Special numeric values \(nan or infinity\) are not permitted\.$", "Không chấp nhận NaN hoặc vô cực."),
+        (r"^Invalid input type\.$", "Kiểu dữ liệu không hợp lệ."),
+    ]
+]
+
+
+def to_vietnamese(message: str) -> str:
+    for pattern, vi in _VI:
+        if pattern.match(message):
+            return pattern.sub(vi, message)
+    return message
+
+
+@dataclass(frozen=True)
+class FieldError:
+    field: str
+    message_en: str
+    message_vi: str
+
+
+def flatten(messages: object, prefix: str = "") -> list[FieldError]:
+    """marshmallow's nested error dict -> errors keyed by dotted path (`authors.0.name`)."""
+    out: list[FieldError] = []
+    if isinstance(messages, dict):
+        for key, value in messages.items():
+            name = "_body" if key == "_schema" and not prefix else (prefix if key == "_schema" else f"{prefix}{key}")
+            sub = f"{name}." if not isinstance(value, list) or (value and isinstance(value[0], dict)) else name
+            out.extend(flatten(value, sub))
+    elif isinstance(messages, list):
+        for item in messages:
+            if isinstance(item, str):
+                out.append(FieldError(prefix.rstrip(".") or "_body", item, to_vietnamese(item)))
+            else:
+                out.extend(flatten(item, prefix))
+    elif isinstance(messages, str):
+        out.append(FieldError(prefix.rstrip(".") or "_body", messages, to_vietnamese(messages)))
+    return out
+
+
+def validation_failed(errors: Iterable[FieldError]) -> ValidationFailed:
+    fields: dict[str, list[str]] = {}
+    fields_vi: dict[str, list[str]] = {}
+    for err in errors:
+        fields.setdefault(err.field, []).append(err.message_en)
+        fields_vi.setdefault(err.field, []).append(err.message_vi)
+    return ValidationFailed(fields=fields, fields_vi=fields_vi)

@@ -1,0 +1,291 @@
+"""Use cases that change state; each runs inside the caller's transaction."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from marshmallow import Schema, ValidationError
+from sqlalchemy.orm import Session
+
+from chassis.auth import Principal
+from chassis.errors import Conflict, Forbidden, NotFound
+from chassis.validation import FieldError, flatten, validation_failed
+from submission import domain, events
+from submission.models import Author, IdempotencyKey, Initiative, Member, Programme, Target, Unit
+from submission.schemas import InitiativeContent, InitiativeIn, MemberIn, TargetIn, WithdrawIn
+
+
+def load(schema: Schema, payload: Any) -> dict[str, Any]:
+    try:
+        return schema.load(payload)
+    except ValidationError as exc:
+        raise validation_failed(flatten(exc.messages)) from exc
+
+
+def digest(payload: Any) -> str:
+    canonical = json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Catalog:
+    """Units and programmes looked up once per request or per bulk import."""
+
+    session: Session
+
+    def __post_init__(self) -> None:
+        self._units: dict[str, Unit | None] = {}
+        self._programmes: dict[str, Programme | None] = {}
+
+    def unit(self, code: str) -> Unit | None:
+        if code not in self._units:
+            self._units[code] = self.session.get(Unit, code)
+        return self._units[code]
+
+    def programme(self, code: str) -> Programme | None:
+        if code not in self._programmes:
+            self._programmes[code] = self.session.get(Programme, code)
+        return self._programmes[code]
+
+
+def _phase(programme: Programme | None, day: date) -> domain.PhaseWindow | None:
+    if programme is None:
+        return None
+    windows = [domain.PhaseWindow(p.code, p.starts_on, p.ends_on) for p in programme.phases]
+    return domain.phase_on(windows, day)
+
+
+def _content_errors(data: dict[str, Any], principal: Principal, today: date) -> list[FieldError]:
+    errors = domain.share_errors([a["share_percent"] for a in data["authors"]])
+    errors += domain.first_applied_errors(data.get("first_applied_on"), today)
+    errors += domain.submitter_errors(principal, [a.get("member_id") for a in data["authors"]])
+    return errors
+
+
+def _apply_content(ini: Initiative, data: dict[str, Any]) -> None:
+    for name in (
+        "title", "field", "target_group", "problem", "solution", "novelty", "scope",
+        "first_applied_on", "benefit_vnd_per_year", "benefit_description", "confidential",
+    ):
+        setattr(ini, name, data[name])
+    ini.authors = [
+        Author(position=i, name=a["name"], member_id=a.get("member_id"), share_percent=a["share_percent"])
+        for i, a in enumerate(data["authors"])
+    ]
+
+
+def build_initiative(
+    catalog: Catalog, principal: Principal, payload: Any, now: datetime
+) -> Initiative:
+    """Validates everything and builds the initiative; raises ValidationFailed or Forbidden."""
+    if principal.role not in domain.SUBMITTER_ROLES:
+        raise Forbidden(
+            "Only members and support teams submit initiatives.",
+            "Chỉ đoàn viên và tổ hỗ trợ sáng kiến được nộp sáng kiến.",
+        )
+    data = load(InitiativeIn(), payload)
+    unit = catalog.unit(data["unit"])
+    programme = catalog.programme(data["programme"])
+    phase = _phase(programme, now.date())
+    errors = domain.unit_errors(unit.level if unit else None)
+    errors += domain.programme_errors(programme is not None, phase)
+    errors += _content_errors(data, principal, now.date())
+    if errors:
+        raise validation_failed(errors)
+    assert unit is not None and phase is not None
+    if not principal.in_scope(unit.path_codes):
+        raise Forbidden()
+    ini = Initiative(
+        id=str(uuid.uuid4()),
+        revision=1,
+        status="submitted",
+        programme=data["programme"],
+        phase=phase.code,
+        unit=unit.code,
+        unit_path=unit.path,
+        top_unit=unit.top or unit.code,
+        block=unit.block,
+        submitted_by=principal.sub,
+        submitted_by_role=principal.role,
+        on_behalf=principal.role == "support_team",
+        submitted_at=now,
+        updated_at=now,
+    )
+    _apply_content(ini, data)
+    return ini
+
+
+def submit(
+    session: Session, principal: Principal, payload: Any, idempotency_key: str | None
+) -> tuple[Initiative, bool]:
+    """Returns (initiative, replayed): a repeated Idempotency-Key returns the first result."""
+    request_digest = digest(payload)
+    if idempotency_key:
+        if len(idempotency_key) > 200:
+            raise validation_failed(
+                [FieldError("Idempotency-Key", "At most 200 characters.", "Tối đa 200 ký tự.")]
+            )
+        earlier = session.get(IdempotencyKey, (principal.sub, idempotency_key))
+        if earlier is not None:
+            if earlier.request_digest != request_digest:
+                raise Conflict(
+                    "This Idempotency-Key was used for a different request.",
+                    "Khóa Idempotency-Key này đã dùng cho một yêu cầu khác.",
+                    code="idempotency_key_reused",
+                )
+            return session.get_one(Initiative, earlier.initiative_id), True
+    now = now_utc()
+    ini = build_initiative(Catalog(session), principal, payload, now)
+    session.add(ini)
+    session.flush()
+    if idempotency_key:
+        session.add(
+            IdempotencyKey(
+                scope=principal.sub,
+                key=idempotency_key,
+                request_digest=request_digest,
+                initiative_id=ini.id,
+                created_at=now,
+            )
+        )
+    events.initiative_submitted(session, ini)
+    return ini, False
+
+
+def _author_ids(ini: Initiative) -> list[str | None]:
+    return [a.member_id for a in ini.authors]
+
+
+def _path(ini: Initiative) -> list[str]:
+    return [c for c in ini.unit_path.split("/") if c]
+
+
+def _changeable(session: Session, principal: Principal, initiative_id: str) -> Initiative:
+    ini = session.get(Initiative, initiative_id, with_for_update=True)
+    if ini is None or not domain.can_read(principal, _path(ini), ini.submitted_by, _author_ids(ini)):
+        raise NotFound("No such initiative.", "Không tìm thấy sáng kiến.")
+    if not domain.can_change(principal, _path(ini), ini.submitted_by, _author_ids(ini)):
+        raise Forbidden()
+    return ini
+
+
+def withdraw(session: Session, principal: Principal, initiative_id: str, payload: Any) -> Initiative:
+    data = load(WithdrawIn(), payload or {})
+    ini = _changeable(session, principal, initiative_id)
+    if ini.status == "withdrawn":
+        return ini  # withdrawing twice changes nothing and announces nothing
+    if ini.status not in domain.WITHDRAWABLE:
+        raise Conflict(
+            f"An initiative in status {ini.status!r} cannot be withdrawn.",
+            f"Không thể rút sáng kiến đang ở trạng thái {ini.status!r}.",
+        )
+    ini.status = "withdrawn"
+    ini.withdraw_reason = data["reason"]
+    ini.updated_at = now_utc()
+    events.initiative_withdrawn(session, ini, principal.sub, principal.role)
+    return ini
+
+
+def resubmit(session: Session, principal: Principal, initiative_id: str, payload: Any) -> Initiative:
+    data = load(InitiativeContent(), payload)
+    ini = _changeable(session, principal, initiative_id)
+    if ini.status not in domain.RESUBMITTABLE:
+        raise Conflict(
+            "Only an initiative returned by review can be resubmitted.",
+            "Chỉ sáng kiến bị trả lại để chỉnh sửa mới được nộp lại.",
+        )
+    # The resubmitter need not be an author when the support team acts for them.
+    errors = _content_errors(data, principal, now_utc().date())
+    if errors:
+        raise validation_failed(errors)
+    _apply_content(ini, data)
+    ini.revision += 1
+    ini.status = "submitted"
+    ini.updated_at = now_utc()
+    session.flush()
+    events.initiative_submitted(session, ini)
+    return ini
+
+
+def mark_returned(session: Session, data: dict[str, Any]) -> None:
+    """Review returned the initiative to its authors for changes."""
+    ini = session.get(Initiative, data["initiative_id"], with_for_update=True)
+    if ini is None or ini.status == "withdrawn":
+        return
+    ini.status = "returned"
+    ini.return_reason = data["reason"]
+    ini.updated_at = now_utc()
+
+
+def register_target(session: Session, principal: Principal, payload: Any) -> Target:
+    data = load(TargetIn(), payload)
+    catalog = Catalog(session)
+    unit, programme = catalog.unit(data["unit"]), catalog.programme(data["programme"])
+    errors: list[FieldError] = []
+    if unit is None:
+        errors.append(FieldError("unit", "Unknown unit code.", "Mã đơn vị không tồn tại."))
+    if programme is None:
+        errors.append(FieldError("programme", "Unknown programme.", "Chương trình không tồn tại."))
+    elif data["phase"] not in {p.code for p in programme.phases}:
+        errors.append(FieldError("phase", "Unknown phase of this programme.", "Giai đoạn không thuộc chương trình."))
+    if errors:
+        raise validation_failed(errors)
+    assert unit is not None
+    principal.require(("unit_admin", "national_admin"), unit.path_codes)
+    key = (data["unit"], data["programme"], data["phase"], data["block"])
+    target = session.get(Target, key) or Target(
+        unit=key[0], programme=key[1], phase=key[2], block=key[3]
+    )
+    target.target = data["target"]
+    target.registered_by = principal.sub
+    target.registered_at = now_utc()
+    session.add(target)
+    session.flush()
+    events.target_registered(session, target, unit.top or unit.code)
+    return target
+
+
+def register_member(session: Session, principal: Principal, payload: Any) -> tuple[Member, bool]:
+    """Returns (member, created). Registering the same member again updates nothing."""
+    data = load(MemberIn(), payload)
+    unit = session.get(Unit, data["unit"])
+    errors = domain.unit_errors(unit.level if unit else None)
+    if errors:
+        raise validation_failed(errors)
+    assert unit is not None
+    self_registration = principal.role == "member" and principal.sub == data["member_id"]
+    if not self_registration:
+        principal.require(("support_team", "unit_admin", "national_admin"), unit.path_codes)
+    elif not principal.in_scope(unit.path_codes):
+        raise Forbidden()
+    existing = session.get(Member, data["member_id"])
+    if existing is not None:
+        if existing.unit != data["unit"]:
+            raise Conflict(
+                "This member id is registered in another unit.",
+                "Mã đoàn viên này đã đăng ký ở đơn vị khác.",
+            )
+        return existing, False
+    member = Member(
+        member_id=data["member_id"],
+        full_name=data["full_name"],
+        unit=data["unit"],
+        email=data["email"],
+        phone=data["phone"],
+        registered_by=principal.sub,
+        registered_at=now_utc(),
+    )
+    session.add(member)
+    session.flush()
+    events.member_registered(session, member, unit.top or unit.code)
+    return member, True
+

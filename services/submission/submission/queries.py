@@ -1,0 +1,141 @@
+"""Read side of the submission service."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, exists, or_, select
+from sqlalchemy.orm import Session
+
+from chassis.auth import Principal
+from chassis.errors import Forbidden, NotFound
+from chassis.validation import FieldError, validation_failed
+from submission import domain
+from submission.models import Author, Initiative, Member, Programme, Target, Unit
+
+STATUSES = ("submitted", "returned", "withdrawn")
+
+
+def _path(ini: Initiative) -> list[str]:
+    return [c for c in ini.unit_path.split("/") if c]
+
+
+def get_initiative(session: Session, principal: Principal, initiative_id: str) -> Initiative:
+    ini = session.get(Initiative, initiative_id)
+    if ini is None or not domain.can_read(
+        principal, _path(ini), ini.submitted_by, [a.member_id for a in ini.authors]
+    ):
+        raise NotFound("No such initiative.", "Không tìm thấy sáng kiến.")
+    return ini
+
+
+def encode_cursor(ini: Initiative) -> str:
+    return base64.urlsafe_b64encode(f"{ini.submitted_at.isoformat()}|{ini.id}".encode()).decode()
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        stamp, ident = base64.urlsafe_b64decode(cursor.encode()).decode().split("|", 1)
+        return datetime.fromisoformat(stamp), ident
+    except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
+        raise validation_failed(
+            [FieldError("cursor", "Not a cursor this API returned.", "Con trỏ phân trang không hợp lệ.")]
+        ) from exc
+
+
+def _int_arg(args: Any, name: str, default: int, low: int, high: int) -> int:
+    raw = args.get(name)
+    if raw is None:
+        return default
+    if not raw.isdigit() or not low <= int(raw) <= high:
+        raise validation_failed(
+            [FieldError(name, f"Must be an integer from {low} to {high}.", f"Phải là số nguyên từ {low} đến {high}.")]
+        )
+    return int(raw)
+
+
+def list_initiatives(
+    session: Session, principal: Principal, args: Any
+) -> tuple[list[Initiative], str | None]:
+    """Newest first, keyset-paginated, within the caller's subtree (members: their own)."""
+    limit = _int_arg(args, "limit", 50, 1, 200)
+    unit_code = args.get("unit") or principal.unit
+    unit = session.get(Unit, unit_code)
+    if unit is None:
+        raise validation_failed([FieldError("unit", "Unknown unit code.", "Mã đơn vị không tồn tại.")])
+    if principal.role != "member" and not principal.in_scope(unit.path_codes):
+        raise Forbidden()
+    query = select(Initiative).where(Initiative.unit_path.startswith(unit.path, autoescape=True))
+    if principal.role == "member":
+        authored = exists().where(Author.initiative_id == Initiative.id, Author.member_id == principal.sub)
+        query = query.where(or_(Initiative.submitted_by == principal.sub, authored))
+    status = args.get("status")
+    if status is not None:
+        if status not in STATUSES:
+            raise validation_failed(
+                [FieldError("status", f"Must be one of: {', '.join(STATUSES)}.", f"Phải là một trong: {', '.join(STATUSES)}.")]
+            )
+        query = query.where(Initiative.status == status)
+    for name in ("programme", "phase"):
+        if args.get(name):
+            query = query.where(getattr(Initiative, name) == args.get(name))
+    if args.get("cursor"):
+        stamp, ident = decode_cursor(args["cursor"])
+        query = query.where(
+            or_(Initiative.submitted_at < stamp, and_(Initiative.submitted_at == stamp, Initiative.id < ident))
+        )
+    rows = list(
+        session.scalars(query.order_by(Initiative.submitted_at.desc(), Initiative.id.desc()).limit(limit + 1))
+    )
+    next_cursor = encode_cursor(rows[limit - 1]) if len(rows) > limit else None
+    return rows[:limit], next_cursor
+
+
+def list_units(session: Session, args: Any) -> tuple[list[Unit], int]:
+    query = select(Unit)
+    for name in ("top", "level", "parent"):
+        if args.get(name):
+            query = query.where(getattr(Unit, name) == args.get(name))
+    rows = list(session.scalars(query.order_by(Unit.path)))
+    offset = _int_arg(args, "offset", 0, 0, 10**9)
+    limit = _int_arg(args, "limit", 1000, 1, 5000)
+    return rows[offset : offset + limit], len(rows)
+
+
+def get_unit(session: Session, code: str) -> Unit:
+    unit = session.get(Unit, code)
+    if unit is None:
+        raise NotFound("No such unit.", "Không tìm thấy đơn vị.")
+    return unit
+
+
+def list_programmes(session: Session) -> list[Programme]:
+    return list(session.scalars(select(Programme).order_by(Programme.code)))
+
+
+def get_programme(session: Session, code: str) -> Programme:
+    programme = session.get(Programme, code)
+    if programme is None:
+        raise NotFound("No such programme.", "Không tìm thấy chương trình.")
+    return programme
+
+
+def list_targets(session: Session, args: Any) -> list[Target]:
+    query = select(Target)
+    for name in ("unit", "programme", "phase", "block"):
+        if args.get(name):
+            query = query.where(getattr(Target, name) == args.get(name))
+    return list(session.scalars(query.order_by(Target.unit, Target.programme, Target.phase, Target.block)))
+
+
+def get_member(session: Session, principal: Principal, member_id: str) -> Member:
+    member = session.get(Member, member_id)
+    if member is None:
+        raise NotFound("No such member.", "Không tìm thấy đoàn viên.")
+    if principal.sub != member_id:
+        unit = session.get_one(Unit, member.unit)
+        principal.require(("support_team", "unit_admin", "national_admin"), unit.path_codes)
+    return member

@@ -1,0 +1,156 @@
+"""HTTP request and response schemas (marshmallow)."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from submission.domain import FIELDS
+
+MAX_TEXT = 20_000
+UNIT_CODE = validate.Regexp(r"^[A-Z][A-Z0-9-]{0,39}$")
+
+
+class AuthorIn(Schema):
+    name = fields.String(required=True, validate=validate.Length(1, 200))
+    member_id = fields.String(load_default=None, allow_none=True, validate=validate.Length(1, 100))
+    share_percent = fields.Decimal(
+        required=True, places=2, validate=validate.Range(min=0, max=100, min_inclusive=False)
+    )
+
+
+class InitiativeContent(Schema):
+    """The application's content; shared by submission and resubmission."""
+
+    title = fields.String(required=True, validate=validate.Length(1, 500))
+    field = fields.String(required=True, validate=validate.OneOf(sorted(FIELDS)))
+    target_group = fields.Integer(required=True, strict=True, validate=validate.Range(1, 5))
+    problem = fields.String(required=True, validate=validate.Length(1, MAX_TEXT))
+    solution = fields.String(required=True, validate=validate.Length(1, MAX_TEXT))
+    novelty = fields.String(required=True, validate=validate.Length(1, MAX_TEXT))
+    scope = fields.String(required=True, validate=validate.Length(1, MAX_TEXT))
+    first_applied_on = fields.Date(load_default=None, allow_none=True)
+    benefit_vnd_per_year = fields.Integer(
+        load_default=None, allow_none=True, strict=True, validate=validate.Range(0, 10**15)
+    )
+    benefit_description = fields.String(load_default=None, allow_none=True, validate=validate.Length(0, MAX_TEXT))
+    authors = fields.List(fields.Nested(AuthorIn), required=True, validate=validate.Length(1, 20))
+    confidential = fields.Boolean(load_default=False)
+
+
+class InitiativeIn(InitiativeContent):
+    unit = fields.String(required=True, validate=UNIT_CODE)
+    programme = fields.String(required=True, validate=validate.Length(1, 40))
+
+
+class WithdrawIn(Schema):
+    reason = fields.String(load_default=None, allow_none=True, validate=validate.Length(0, 2000))
+
+
+class AuthorOut(Schema):
+    name = fields.String()
+    member_id = fields.String(allow_none=True)
+    share_percent = fields.Float()
+
+
+class InitiativeOut(Schema):
+    id = fields.String()
+    revision = fields.Integer()
+    status = fields.String()
+    programme = fields.String()
+    phase = fields.String()
+    unit = fields.String()
+    top_unit = fields.String()
+    block = fields.String(allow_none=True)
+    title = fields.String()
+    field = fields.String()
+    target_group = fields.Integer()
+    problem = fields.String()
+    solution = fields.String()
+    novelty = fields.String()
+    scope = fields.String()
+    first_applied_on = fields.Date(allow_none=True)
+    benefit_vnd_per_year = fields.Integer(allow_none=True)
+    benefit_description = fields.String(allow_none=True)
+    confidential = fields.Boolean()
+    authors = fields.List(fields.Nested(AuthorOut))
+    submitted_by = fields.String()
+    submitted_by_role = fields.String()
+    on_behalf = fields.Boolean()
+    submitted_at = fields.DateTime()
+    updated_at = fields.DateTime()
+    return_reason = fields.String(allow_none=True)
+    withdraw_reason = fields.String(allow_none=True)
+
+
+class InitiativePage(Schema):
+    items = fields.List(fields.Nested(InitiativeOut))
+    next_cursor = fields.String(allow_none=True)
+
+
+class UnitOut(Schema):
+    code = fields.String()
+    name = fields.String()
+    level = fields.String()
+    parent = fields.String(allow_none=True)
+    top = fields.String(allow_none=True)
+    cluster = fields.String(allow_none=True)
+    block = fields.String(allow_none=True)
+
+
+class UnitPage(Schema):
+    items = fields.List(fields.Nested(UnitOut))
+    total = fields.Integer()
+
+
+class PhaseOut(Schema):
+    code = fields.String()
+    name = fields.String()
+    starts_on = fields.Date()
+    ends_on = fields.Date()
+
+
+class ProgrammeOut(Schema):
+    code = fields.String()
+    name = fields.String()
+    description = fields.String()
+    blocks = fields.List(fields.Dict())
+    phases = fields.List(fields.Nested(PhaseOut))
+
+
+class TargetIn(Schema):
+    unit = fields.String(required=True, validate=UNIT_CODE)
+    programme = fields.String(required=True, validate=validate.Length(1, 40))
+    phase = fields.String(required=True, validate=validate.Length(1, 20))
+    block = fields.String(required=True, validate=validate.OneOf(["enterprise", "administration", "all"]))
+    target = fields.Integer(required=True, strict=True, validate=validate.Range(1, 10_000_000))
+
+
+class TargetOut(TargetIn):
+    registered_by = fields.String()
+    registered_at = fields.DateTime()
+
+
+class MemberIn(Schema):
+    member_id = fields.String(required=True, validate=validate.Regexp(r"^[A-Za-z0-9._-]{1,100}$"))
+    full_name = fields.String(required=True, validate=validate.Length(1, 200))
+    unit = fields.String(required=True, validate=UNIT_CODE)
+    email = fields.Email(load_default=None, allow_none=True)
+    phone = fields.String(load_default=None, allow_none=True, validate=validate.Regexp(r"^\+?[0-9]{8,15}$"))
+
+
+class MemberOut(MemberIn):
+    registered_at = fields.DateTime()
+
+
+class BulkRowError(Schema):
+    row = fields.Integer()
+    fields_ = fields.Dict(data_key="fields")
+    fields_vi = fields.Dict()
+
+
+class BulkResult(Schema):
+    total = fields.Integer()
+    accepted = fields.Integer()
+    duplicates = fields.Integer()
+    rejected = fields.Integer()
+    rejected_rows = fields.List(fields.Nested(BulkRowError))

@@ -1,0 +1,182 @@
+"""The submission service: its entrypoints, nothing else."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nameko.dependency_providers import Config
+from sqlalchemy.exc import IntegrityError
+from werkzeug.wrappers import Request, Response
+
+from chassis.db import Database
+from chassis.errors import UnsupportedMediaType
+from chassis.handler import unit_event_handler
+from chassis.health import OpsEndpoints
+from chassis.http import Auth, api, check_size, json_response, read_json
+from chassis.inbox import idempotent
+from chassis.metrics import Metrics
+from chassis.relay_runner import OutboxRelayRunner
+from submission import SERVICE, bulk, commands, openapi, queries, schemas
+
+MAX_UPLOAD_BYTES = 200 * 1024 * 1024
+
+
+def _dump(schema: Any, obj: Any, many: bool = False) -> Any:
+    return schema.dump(obj, many=many)
+
+
+class SubmissionService(OpsEndpoints):
+    name = SERVICE
+
+    config = Config()
+    db = Database()
+    auth = Auth()
+    metrics = Metrics()
+    relay = OutboxRelayRunner()
+
+    @api("GET", "/api/v1/openapi.json")
+    def openapi_document(self, request: Request) -> Response:
+        return json_response(openapi.document())
+
+    @api("POST", "/api/v1/initiatives")
+    def submit_initiative(self, request: Request) -> Response:
+        principal = self.auth.principal(request)
+        payload = read_json(request)
+        key = request.headers.get("Idempotency-Key")
+        try:
+            with self.db.transaction() as session:
+                ini, replayed = commands.submit(session, principal, payload, key)
+                body = _dump(schemas.InitiativeOut(), ini)
+        except IntegrityError:
+            if not key:
+                raise
+            # The same key raced in from a retry: the first commit won, answer with it.
+            with self.db.transaction() as session:
+                ini, replayed = commands.submit(session, principal, payload, key)
+                body = _dump(schemas.InitiativeOut(), ini)
+        self.metrics.unit = ini.top_unit
+        headers = {"Location": f"/api/v1/initiatives/{ini.id}"}
+        if replayed:
+            headers["Idempotent-Replayed"] = "true"
+        return json_response(body, 201, headers)
+
+    @api("POST", "/api/v1/initiatives/bulk")
+    def bulk_import(self, request: Request) -> Response:
+        principal = self.auth.principal(request)
+        check_size(request, MAX_UPLOAD_BYTES)
+        if request.mimetype == "multipart/form-data":
+            upload = request.files.get("file")
+            if upload is None:
+                raise UnsupportedMediaType("Send the file in the `file` field.", "Hãy gửi tệp trong trường `file`.")
+            stream, filename, mimetype = upload.stream, upload.filename or "", upload.mimetype
+        elif request.mimetype in ("text/csv", *bulk.XLSX_TYPES):
+            stream, filename, mimetype = request.stream, "", request.mimetype
+        else:
+            raise UnsupportedMediaType(
+                "Upload a CSV or XLSX file (multipart/form-data, text/csv or XLSX).",
+                "Hãy tải lên tệp CSV hoặc XLSX.",
+            )
+        if mimetype in bulk.XLSX_TYPES or filename.lower().endswith(".xlsx"):
+            stream = _seekable(stream)
+        result = bulk.import_rows(self.db.transaction, principal, bulk.rows_of(stream, filename, mimetype))
+        self.metrics.unit = principal.unit
+        return json_response(result.as_dict())
+
+    @api("GET", "/api/v1/initiatives")
+    def list_initiatives(self, request: Request) -> Response:
+        principal = self.auth.principal(request)
+        with self.db.read() as session:
+            items, cursor = queries.list_initiatives(session, principal, request.args)
+            body = {"items": _dump(schemas.InitiativeOut(), items, many=True), "next_cursor": cursor}
+        return json_response(body)
+
+    @api("GET", "/api/v1/initiatives/<string:initiative_id>")
+    def get_initiative(self, request: Request, initiative_id: str) -> Response:
+        principal = self.auth.principal(request)
+        with self.db.read() as session:
+            body = _dump(schemas.InitiativeOut(), queries.get_initiative(session, principal, initiative_id))
+        return json_response(body)
+
+    @api("POST", "/api/v1/initiatives/<string:initiative_id>/withdraw")
+    def withdraw_initiative(self, request: Request, initiative_id: str) -> Response:
+        principal = self.auth.principal(request)
+        payload = read_json(request) if request.content_length else {}
+        with self.db.transaction() as session:
+            body = _dump(schemas.InitiativeOut(), commands.withdraw(session, principal, initiative_id, payload))
+        return json_response(body)
+
+    @api("POST", "/api/v1/initiatives/<string:initiative_id>/resubmit")
+    def resubmit_initiative(self, request: Request, initiative_id: str) -> Response:
+        principal = self.auth.principal(request)
+        payload = read_json(request)
+        with self.db.transaction() as session:
+            body = _dump(schemas.InitiativeOut(), commands.resubmit(session, principal, initiative_id, payload))
+        return json_response(body)
+
+    @api("GET", "/api/v1/units")
+    def list_units(self, request: Request) -> Response:
+        with self.db.read() as session:
+            units, total = queries.list_units(session, request.args)
+            body = {"items": _dump(schemas.UnitOut(), units, many=True), "total": total}
+        return json_response(body)
+
+    @api("GET", "/api/v1/units/<string:code>")
+    def get_unit(self, request: Request, code: str) -> Response:
+        with self.db.read() as session:
+            return json_response(_dump(schemas.UnitOut(), queries.get_unit(session, code)))
+
+    @api("GET", "/api/v1/programmes")
+    def list_programmes(self, request: Request) -> Response:
+        with self.db.read() as session:
+            return json_response(_dump(schemas.ProgrammeOut(), queries.list_programmes(session), many=True))
+
+    @api("GET", "/api/v1/programmes/<string:code>")
+    def get_programme(self, request: Request, code: str) -> Response:
+        with self.db.read() as session:
+            return json_response(_dump(schemas.ProgrammeOut(), queries.get_programme(session, code)))
+
+    @api("GET", "/api/v1/targets")
+    def list_targets(self, request: Request) -> Response:
+        with self.db.read() as session:
+            return json_response(_dump(schemas.TargetOut(), queries.list_targets(session, request.args), many=True))
+
+    @api("PUT", "/api/v1/targets")
+    def register_target(self, request: Request) -> Response:
+        principal = self.auth.principal(request)
+        payload = read_json(request)
+        with self.db.transaction() as session:
+            body = _dump(schemas.TargetOut(), commands.register_target(session, principal, payload))
+        return json_response(body)
+
+    @api("POST", "/api/v1/members")
+    def register_member(self, request: Request) -> Response:
+        principal = self.auth.principal(request)
+        payload = read_json(request)
+        with self.db.transaction() as session:
+            member, created = commands.register_member(session, principal, payload)
+            body = _dump(schemas.MemberOut(), member)
+        return json_response(body, 201 if created else 200)
+
+    @api("GET", "/api/v1/members/<string:member_id>")
+    def get_member(self, request: Request, member_id: str) -> Response:
+        principal = self.auth.principal(request)
+        with self.db.read() as session:
+            return json_response(_dump(schemas.MemberOut(), queries.get_member(session, principal, member_id)))
+
+    @unit_event_handler("review", "initiative.returned")
+    @idempotent(SERVICE)
+    def on_initiative_returned(self, session: Any, event: dict[str, Any]) -> None:
+        commands.mark_returned(session, event["data"])
+
+
+def _seekable(stream: Any) -> Any:
+    """openpyxl needs to seek; a raw request stream is spooled to a temporary file first."""
+    if getattr(stream, "seekable", lambda: False)():
+        return stream
+    import shutil
+    import tempfile
+
+    spooled = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)
+    shutil.copyfileobj(stream, spooled)
+    spooled.seek(0)
+    return spooled
