@@ -3,9 +3,9 @@
 Other union systems can start from this file. It
 
 * declares the topic exchange (durable; idempotent if it already exists),
-* declares its own durable quorum queue (dead-lettering to ``platform.dlx``) and binds it
-  with a routing-key pattern such as ``initiative.*.HN`` (routing keys are
-  ``<event type>.<TOP-LEVEL UNIT>``),
+* declares its own durable quorum queue with a delivery limit, dead-lettering through the
+  direct exchange ``platform.dlx`` into ``<queue>.dlq``, and binds it with a routing-key
+  pattern such as ``initiative.*.HN`` (routing keys are ``<event type>.<TOP-LEVEL UNIT>``),
 * consumes with manual acknowledgements,
 * validates every message against the contract chosen by its CloudEvents ``type`` and the
   version in its ``dataschema`` (``urn:vgcl:events:<type>:v<N>``), with the JSON Schemas of
@@ -132,17 +132,23 @@ def on_message(
 
 
 def declare_topology(channel: BlockingChannel, args: argparse.Namespace) -> None:
-    """Declare the exchange, the subscriber's quorum queue and its bindings (idempotent)."""
+    """Declare the exchange, the subscriber's quorum queue and its bindings (idempotent).
+
+    Dead letters follow the platform's convention: the direct exchange ``platform.dlx``
+    routes them by queue name to ``<queue>.dlq``, where they stay visible for replay.
+    """
     channel.exchange_declare(exchange=args.exchange, exchange_type="topic", durable=True)
     queue_arguments: dict[str, Any] = {
         "x-queue-type": "quorum",
         "x-delivery-limit": args.delivery_limit,
     }
     if args.dead_letter_exchange:
-        channel.exchange_declare(
-            exchange=args.dead_letter_exchange, exchange_type="topic", durable=True
-        )
-        queue_arguments["x-dead-letter-exchange"] = args.dead_letter_exchange
+        dlx, dlq = args.dead_letter_exchange, f"{args.queue}.dlq"
+        channel.exchange_declare(exchange=dlx, exchange_type="direct", durable=True)
+        channel.queue_declare(queue=dlq, durable=True, arguments={"x-queue-type": "quorum"})
+        channel.queue_bind(queue=dlq, exchange=dlx, routing_key=args.queue)
+        queue_arguments["x-dead-letter-exchange"] = dlx
+        queue_arguments["x-dead-letter-routing-key"] = args.queue
     channel.queue_declare(queue=args.queue, durable=True, arguments=queue_arguments)
     for pattern in args.binding:
         channel.queue_bind(queue=args.queue, exchange=args.exchange, routing_key=pattern)

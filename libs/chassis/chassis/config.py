@@ -27,7 +27,7 @@ SETTINGS = {
         Setting("DATABASE_URL", "", "Fallback database URL for a service without its own."),
         Setting("VAR_DIR", str(REPO_ROOT / "var"), "Folder for SQLite files and run state."),
         Setting("WEB_SERVER_ADDRESS", "127.0.0.1:8000", "Where the HTTP API listens."),
-        Setting("JWT_SECRET", "dev-only-secret-change-me", "HS256 key (development tokens)."),
+        Setting("JWT_SECRET", "dev-only-secret-change-me-never-in-production", "HS256 key (development tokens)."),
         Setting("JWT_PUBLIC_KEY", "", "PEM public key for RS256 tokens (production)."),
         Setting("JWT_JWKS_URL", "", "JWKS URL of the OIDC identity provider (production)."),
         Setting("JWT_AUDIENCE", "", "Expected `aud` claim, when set."),

@@ -1,0 +1,65 @@
+# The two commands a newcomer needs: `make run` and `make test` (see README.md).
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+export PYTHONWARNINGS ?= ignore::DeprecationWarning
+export TEST_PG_URL ?= postgresql://postgres:postgres@127.0.0.1:5432/postgres
+
+ROLE ?= member
+UNIT ?= HN-KL-C001
+SUB ?=
+
+.PHONY: help run test test-fast lint token migrate seed services bench lock clean
+
+help:
+	@echo "make run    - the whole system on this machine with demo data"
+	@echo "make test   - the full test suite (unit, contract, integration)"
+	@echo "make token ROLE=<role> UNIT=<unit> [SUB=<member id>] - a development bearer token"
+	@echo "make bench  - load figures (submit rate, latency)"
+	@echo "make lint   - ruff"
+
+$(STAMP): requirements.lock pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) is required (apt-get install python3 python3-venv)"; exit 1; }
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q -r requirements.lock
+	$(PY) -m pip install -q --no-deps --no-build-isolation -e .
+	@touch $(STAMP)
+
+contracts/tools/node_modules/.package-lock.json: contracts/tools/package-lock.json
+	@bash scripts/ensure-services.sh node
+	npm ci --prefix contracts/tools --no-audit --no-fund --loglevel=error
+
+services:
+	@bash scripts/ensure-services.sh rabbitmq postgres
+
+migrate: $(STAMP)
+	$(VENV)/bin/alembic -c services/submission/alembic.ini upgrade head
+
+seed: migrate
+	$(PY) -m submission.cli seed
+
+run: $(STAMP) services
+	@bash scripts/run.sh
+
+test: $(STAMP) services contracts/tools/node_modules/.package-lock.json
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+
+token: $(STAMP)
+	@$(PY) -m chassis.token_main $(ROLE) $(UNIT) $(SUB)
+
+bench: $(STAMP) services
+	$(PY) scripts/bench_submit.py $(BENCH_ARGS)
+
+lock: $(STAMP)
+	{ echo "# Exact pins of every dependency (regenerate with: make lock)."; \
+	  $(PY) -m pip freeze --exclude-editable | grep -v sangkien; } > requirements.lock
+
+clean:
+	rm -rf var .pytest_cache

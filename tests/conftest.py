@@ -1,0 +1,124 @@
+"""Test configuration: eventlet first, then real PostgreSQL and RabbitMQ fixtures."""
+
+import eventlet
+
+eventlet.monkey_patch()  # nameko's pytest plugin no longer does it
+
+import os  # noqa: E402
+import socket  # noqa: E402
+import uuid  # noqa: E402
+from collections.abc import Iterator  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+from alembic import command  # noqa: E402
+from alembic.config import Config as AlembicConfig  # noqa: E402
+from sqlalchemy import create_engine, text  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+
+from chassis.auth import issue_dev_token  # noqa: E402
+from chassis.config import nameko_config  # noqa: E402
+from chassis.db import normalize_url  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+ADMIN_URL = os.environ.get("TEST_PG_URL", "postgresql://postgres:postgres@127.0.0.1:5432/postgres")
+
+
+def migrate(url: str) -> None:
+    config = AlembicConfig(str(ROOT / "services/submission/alembic.ini"))
+    config.set_main_option("sqlalchemy.url", url)
+    command.upgrade(config, "head")
+
+
+def seed(url: str) -> None:
+    from sqlalchemy.orm import sessionmaker
+
+    from chassis.db import make_engine
+    from submission.seed import load_all
+
+    engine = make_engine(url)
+    with sessionmaker(bind=engine).begin() as session:
+        load_all(session)
+    engine.dispose()
+
+
+def create_database(name: str) -> str:
+    admin = create_engine(normalize_url(ADMIN_URL), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return make_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+
+
+def drop_database(name: str) -> None:
+    admin = create_engine(normalize_url(ADMIN_URL), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    """A fresh, migrated and seeded PostgreSQL database for this test session."""
+    name = f"sangkien_test_{os.getpid()}"
+    url = create_database(name)
+    migrate(url)
+    seed(url)
+    yield url
+    drop_database(name)
+
+
+MUTABLE_TABLES = ("idempotency_keys", "initiative_authors", "initiatives", "members", "outbox", "inbox")
+
+
+def truncate(url: str) -> None:
+    engine = create_engine(normalize_url(url))
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text(f"TRUNCATE {', '.join(MUTABLE_TABLES)}"))
+        else:
+            for table in MUTABLE_TABLES:
+                conn.execute(text(f"DELETE FROM {table}"))
+    engine.dispose()
+
+
+@pytest.fixture
+def db_url(pg_url: str) -> str:
+    truncate(pg_url)
+    return pg_url
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    url = f"sqlite:///{tmp_path / 'submission.db'}"
+    migrate(url)
+    seed(url)
+    truncate(url)
+    return url
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def make_config(rabbit_config):  # type: ignore[no-untyped-def]
+    """nameko config for a service on this test's own RabbitMQ virtual host."""
+
+    def build(db: str, **overrides: object) -> dict:
+        return nameko_config(
+            "submission",
+            AMQP_URI=rabbit_config["AMQP_URI"],
+            DATABASE_URL=db,
+            WEB_SERVER_ADDRESS=f"127.0.0.1:{free_port()}",
+            **overrides,
+        )
+
+    return build
+
+
+def token(role: str, unit: str, sub: str | None = None) -> dict[str, str]:
+    return {"Authorization": f"Bearer {issue_dev_token(sub or f'{role}-{uuid.uuid4().hex[:6]}', role, unit)}"}

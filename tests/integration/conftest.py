@@ -1,0 +1,93 @@
+"""Integration fixtures: the real service on a real broker virtual host and a real database."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import requests
+from kombu import Connection, Exchange, Queue
+from sqlalchemy import create_engine, text
+
+from chassis.db import normalize_url
+from submission.service import SubmissionService
+
+pytestmark = pytest.mark.integration
+
+
+class EventTap:
+    """A plain queue bound to routing-key patterns: what a subscriber would receive."""
+
+    def __init__(self, amqp_uri: str, exchange: str, patterns: list[str]) -> None:
+        self.conn = Connection(amqp_uri)
+        self.queue = Queue(
+            f"tap-{id(self)}",
+            bindings=[],
+            durable=False,
+            auto_delete=False,
+        )
+        channel = self.conn.channel()
+        self.exchange = Exchange(exchange, type="topic", durable=True)
+        self.exchange(channel).declare()
+        self.bound = self.queue(channel)
+        self.bound.declare()
+        for pattern in patterns:
+            self.bound.bind_to(exchange=exchange, routing_key=pattern)
+
+    def get(self, timeout: float = 10.0) -> tuple[str, dict[str, Any]]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            message = self.bound.get(no_ack=True, accept=["application/cloudevents+json", "application/json"])
+            if message is not None:
+                return message.delivery_info["routing_key"], json.loads(message.body)
+            time.sleep(0.05)
+        raise AssertionError(f"no event within {timeout}s")
+
+    def drain(self, count: int, timeout: float = 20.0) -> list[tuple[str, dict[str, Any]]]:
+        return [self.get(timeout) for _ in range(count)]
+
+    def assert_quiet(self, seconds: float = 1.0) -> None:
+        time.sleep(seconds)
+        message = self.bound.get(no_ack=True)
+        assert message is None, f"unexpected event {message.delivery_info['routing_key']}"
+
+    def close(self) -> None:
+        self.bound.delete()
+        self.conn.release()
+
+
+@pytest.fixture
+def tap(rabbit_config) -> Iterator:  # type: ignore[no-untyped-def]
+    taps: list[EventTap] = []
+
+    def make(patterns: list[str], exchange: str = "submission.events") -> EventTap:
+        taps.append(EventTap(rabbit_config["AMQP_URI"], exchange, patterns))
+        return taps[-1]
+
+    yield make
+    for t in taps:
+        t.close()
+
+
+@pytest.fixture
+def api(container_factory, make_config, db_url):  # type: ignore[no-untyped-def]
+    """The submission service on PostgreSQL; returns its base URL."""
+    config = make_config(db_url)
+    container = container_factory(SubmissionService, config)
+    container.start()
+    return f"http://{config['WEB_SERVER_ADDRESS']}"
+
+
+def count(db_url: str, table: str, where: str = "") -> int:
+    engine = create_engine(normalize_url(db_url))
+    with engine.connect() as conn:
+        value = conn.execute(text(f"SELECT count(*) FROM {table} {where}")).scalar_one()
+    engine.dispose()
+    return int(value)
+
+
+def post(url: str, body: Any, headers: dict[str, str], **kwargs: Any) -> requests.Response:
+    return requests.post(url, json=body, headers=headers, timeout=30, **kwargs)
