@@ -45,9 +45,7 @@ log = logging.getLogger("vgcl.subscriber")
 Schemas = dict[tuple[str, int], dict[str, Any]]
 
 DEFAULT_CONTRACTS_DIR = Path(__file__).resolve().parent.parent
-DATASCHEMA_RE = re.compile(
-    r"^urn:vgcl:events:(?P<type>[a-z][a-z0-9_.]*):v(?P<version>[1-9][0-9]*)$"
-)
+DATASCHEMA_RE = re.compile(r"^urn:vgcl:events:(?P<type>[a-z][a-z0-9_.]*):v(?P<version>[1-9][0-9]*)$")
 SCHEMA_FILE_RE = re.compile(r"^v(?P<version>[1-9][0-9]*)\.schema\.json$")
 
 
@@ -182,7 +180,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         default=env("VGCL_DEAD_LETTER_EXCHANGE", "platform.dlx"),
         help="dead-letter exchange of the queue, '' for none (env VGCL_DEAD_LETTER_EXCHANGE)",
     )
-    parser.add_argument("--delivery-limit", type=int, default=5, help="quorum delivery limit")
+    parser.add_argument("--delivery-limit", type=int, default=10, help="quorum delivery limit")
     parser.add_argument("--prefetch", type=int, default=50, help="unacked messages in flight")
     parser.add_argument(
         "--contracts-dir",
@@ -208,9 +206,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     channel.basic_qos(prefetch_count=args.prefetch)
     channel.basic_consume(
         queue=args.queue,
-        on_message_callback=lambda ch, method, props, body: on_message(
-            ch, method, props, body, schemas
-        ),
+        on_message_callback=lambda ch, method, props, body: on_message(ch, method, props, body, schemas),
         auto_ack=False,
     )
     log.info("consuming %s bound to %s with %s", args.queue, args.exchange, args.binding)

@@ -88,9 +88,7 @@ def schemas(subscriber: ModuleType) -> dict[tuple[str, int], dict[str, Any]]:
 
 
 @pytest.fixture
-def validate(
-    subscriber: ModuleType, schemas: dict[tuple[str, int], dict[str, Any]]
-) -> Callable[[Any], list[str]]:
+def validate(subscriber: ModuleType, schemas: dict[tuple[str, int], dict[str, Any]]) -> Callable[[Any], list[str]]:
     return lambda event: subscriber.validate_event(event, schemas)
 
 
@@ -333,9 +331,7 @@ EVENT_TYPES = sorted(t for t, _ in EXPECTED_CONTRACTS)
 
 
 @pytest.mark.parametrize("event_type", EVENT_TYPES)
-def test_every_data_field_is_required_and_typed(
-    event_type: str, validate: Callable[[Any], list[str]]
-) -> None:
+def test_every_data_field_is_required_and_typed(event_type: str, validate: Callable[[Any], list[str]]) -> None:
     fields = list(example(event_type)["data"])
     assert fields
     for field in fields:
@@ -492,9 +488,7 @@ def test_subscriber_requeues_when_handling_fails(
     assert calls == [("basic_nack", {"delivery_tag": 7, "requeue": True})]
 
 
-def test_subscriber_defaults_and_topology(
-    subscriber: ModuleType, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_subscriber_defaults_and_topology(subscriber: ModuleType, monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("VGCL_AMQP_URL", "VGCL_EXCHANGE", "VGCL_QUEUE", "VGCL_BINDING"):
         monkeypatch.delenv(name, raising=False)
     args = subscriber.parse_args(["--queue", "partner.initiatives.HN"])
@@ -537,9 +531,7 @@ def test_subscriber_defaults_and_topology(
     )
 
 
-def test_subscriber_reads_environment(
-    subscriber: ModuleType, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_subscriber_reads_environment(subscriber: ModuleType, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("VGCL_BINDING", "initiative.submitted.*")
     monkeypatch.setenv("VGCL_EXCHANGE", "review.events")
     args = subscriber.parse_args([])
@@ -638,15 +630,9 @@ def test_asyncapi_channels_and_operations(asyncapi: dict[str, Any]) -> None:
             "autoDelete": False,
             "vhost": "/",
         }
-    sent = {
-        op["channel"]["$ref"].rsplit("/", 1)[1]
-        for op in asyncapi["operations"].values()
-        if op["action"] == "send"
-    }
+    sent = {op["channel"]["$ref"].rsplit("/", 1)[1] for op in asyncapi["operations"].values() if op["action"] == "send"}
     received = {
-        op["channel"]["$ref"].rsplit("/", 1)[1]
-        for op in asyncapi["operations"].values()
-        if op["action"] == "receive"
+        op["channel"]["$ref"].rsplit("/", 1)[1] for op in asyncapi["operations"].values() if op["action"] == "receive"
     }
     assert sent == set(asyncapi["channels"])
     assert received == {by_address["initiative.returned.{unit}"][0]}

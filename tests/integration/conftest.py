@@ -91,3 +91,29 @@ def count(db_url: str, table: str, where: str = "") -> int:
 
 def post(url: str, body: Any, headers: dict[str, str], **kwargs: Any) -> requests.Response:
     return requests.post(url, json=body, headers=headers, timeout=30, **kwargs)
+
+
+def publish(amqp_uri: str, exchange: str, routing_key: str, body: bytes | str, **properties: Any) -> None:
+    """Publishes like another service would (persistent, confirmed)."""
+    from chassis.relay import amqp_connection
+
+    conn = amqp_connection(amqp_uri)
+    try:
+        channel = conn.channel()
+        channel.confirm_select()
+        channel.exchange_declare(exchange, "topic", durable=True, auto_delete=False)
+        import amqp
+
+        message = amqp.Message(body, content_type="application/cloudevents+json", delivery_mode=2, **properties)
+        channel.basic_publish_confirm(message, exchange=exchange, routing_key=routing_key)
+    finally:
+        conn.close()
+
+
+def wait_for(predicate: Any, timeout: float = 15.0, interval: float = 0.1) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout}s")

@@ -85,7 +85,9 @@ def test_reads_are_scoped_and_paginated(api) -> None:  # type: ignore[no-untyped
     seen, cursor = [], None
     while True:
         params = {"limit": 2, "unit": "HN", **({"cursor": cursor} if cursor else {})}
-        page = requests.get(f"{api}/api/v1/initiatives", params=params, headers=token("reviewer", "HN"), timeout=10).json()
+        page = requests.get(
+            f"{api}/api/v1/initiatives", params=params, headers=token("reviewer", "HN"), timeout=10
+        ).json()
         seen += [item["id"] for item in page["items"]]
         cursor = page["next_cursor"]
         if not cursor:
@@ -94,8 +96,12 @@ def test_reads_are_scoped_and_paginated(api) -> None:  # type: ignore[no-untyped
 
     as_member = requests.get(f"{api}/api/v1/initiatives", headers=token("member", UNIT, "dv-an"), timeout=10).json()
     assert [item["id"] for item in as_member["items"]] == [mine]
-    other_province = requests.get(f"{api}/api/v1/initiatives", params={"unit": "HN"}, headers=token("reviewer", "THO"), timeout=10)
+    other_province = requests.get(
+        f"{api}/api/v1/initiatives", params={"unit": "HN"}, headers=token("reviewer", "THO"), timeout=10
+    )
     assert other_province.status_code == 403
     one = requests.get(f"{api}/api/v1/initiatives/{mine}", headers=token("reviewer", "THO"), timeout=10)
     assert one.status_code == 404
-    assert requests.get(f"{api}/api/v1/initiatives/{mine}", headers=token("reviewer", "HN"), timeout=10).status_code == 200
+    assert (
+        requests.get(f"{api}/api/v1/initiatives/{mine}", headers=token("reviewer", "HN"), timeout=10).status_code == 200
+    )

@@ -4,11 +4,46 @@ import tracemalloc
 
 from submission.bulk import csv_rows, row_to_payload, xlsx_rows
 
-HEADER = ["title", "field", "target_group", "problem", "solution", "novelty", "scope", "first_applied_on",
-          "benefit_vnd_per_year", "benefit_description", "unit", "programme", "confidential",
-          "author1_name", "author1_member_id", "author1_share", "author2_name", "author2_share"]
-ROW = ["Sáng kiến", "production_business", "5", "p", "s", "n", "sc", "2026-01-02", "1.200.000", "",
-       "HN-KL-C001", "LDST2026", "không", "Nguyễn Văn An", "dv-an", "60", "Trần Bình", "40"]
+HEADER = [
+    "title",
+    "field",
+    "target_group",
+    "problem",
+    "solution",
+    "novelty",
+    "scope",
+    "first_applied_on",
+    "benefit_vnd_per_year",
+    "benefit_description",
+    "unit",
+    "programme",
+    "confidential",
+    "author1_name",
+    "author1_member_id",
+    "author1_share",
+    "author2_name",
+    "author2_share",
+]
+ROW = [
+    "Sáng kiến",
+    "production_business",
+    "5",
+    "p",
+    "s",
+    "n",
+    "sc",
+    "2026-01-02",
+    "1.200.000",
+    "",
+    "HN-KL-C001",
+    "LDST2026",
+    "không",
+    "Nguyễn Văn An",
+    "dv-an",
+    "60",
+    "Trần Bình",
+    "40",
+]
 
 
 def test_a_spreadsheet_row_becomes_a_request_body() -> None:

@@ -78,13 +78,9 @@ class TokenVerifier:
                 options={"require": ["exp", "sub"], "verify_aud": bool(self.audience)},
             )
         except jwt.ExpiredSignatureError as exc:
-            raise Unauthorized(
-                "The token has expired.", "Mã thông báo đã hết hạn.", code="token_expired"
-            ) from exc
+            raise Unauthorized("The token has expired.", "Mã thông báo đã hết hạn.", code="token_expired") from exc
         except (jwt.InvalidTokenError, jwt.PyJWKClientError) as exc:
-            raise Unauthorized(
-                "The token is not valid.", "Mã thông báo không hợp lệ.", code="token_invalid"
-            ) from exc
+            raise Unauthorized("The token is not valid.", "Mã thông báo không hợp lệ.", code="token_invalid") from exc
         role, unit = claims.get("role"), claims.get("unit")
         if role not in ROLES or not isinstance(unit, str) or not unit:
             raise Unauthorized(

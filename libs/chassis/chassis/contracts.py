@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +17,7 @@ class ContractViolation(ValueError):
     pass
 
 
-@lru_cache(maxsize=None)
+@cache
 def validator(event_type: str, version: int) -> Draft202012Validator:
     path = Path(setting("CONTRACTS_DIR")) / "events" / event_type / f"v{version}.schema.json"
     if not path.exists():

@@ -60,9 +60,7 @@ def make_engine(url: str, pool_size: int = 10) -> Engine:
 
         return engine
     _make_psycopg2_green()
-    return create_engine(
-        url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, pool_recycle=1800
-    )
+    return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, pool_recycle=1800)
 
 
 def ping(engine: Engine) -> None:

@@ -31,7 +31,10 @@ MAX_JSON_BYTES = 1024 * 1024
 
 def _http_exception_response(exc: HTTPException) -> Response:
     status = exc.code or 500
-    names = {404: ("not_found", "Không tìm thấy đường dẫn."), 405: ("method_not_allowed", "Phương thức không được hỗ trợ.")}
+    names = {
+        404: ("not_found", "Không tìm thấy đường dẫn."),
+        405: ("method_not_allowed", "Phương thức không được hỗ trợ."),
+    }
     code, message_vi = names.get(status, ("http_error", "Lỗi yêu cầu HTTP."))
     headers = dict(exc.get_headers())
     headers.pop("Content-Type", None)
@@ -71,9 +74,7 @@ class ApiHandler(HttpRequestHandler):
             return exc.response()
         if isinstance(exc, HTTPException):
             return _http_exception_response(exc)
-        if isinstance(exc, OperationalError) or (
-            isinstance(exc, DBAPIError) and exc.connection_invalidated
-        ):
+        if isinstance(exc, OperationalError) or (isinstance(exc, DBAPIError) and exc.connection_invalidated):
             log.warning("database unavailable: %s", type(exc).__name__)
             return ServiceUnavailable(retry_after=5).response()
         return InternalError().response()
@@ -93,17 +94,13 @@ def json_response(payload: Any, status: int = 200, headers: dict[str, str] | Non
 
 def check_size(request: Request, limit: int) -> None:
     if request.content_length is not None and request.content_length > limit:
-        raise PayloadTooLarge(
-            f"The body is larger than {limit} bytes.", f"Nội dung vượt quá {limit} byte."
-        )
+        raise PayloadTooLarge(f"The body is larger than {limit} bytes.", f"Nội dung vượt quá {limit} byte.")
 
 
 def read_json(request: Request, limit: int = MAX_JSON_BYTES) -> Any:
     """The JSON body, or a 415/413/400 that says what is wrong with it."""
     if request.mimetype != "application/json":
-        raise UnsupportedMediaType(
-            "Send the body as application/json.", "Hãy gửi nội dung dạng application/json."
-        )
+        raise UnsupportedMediaType("Send the body as application/json.", "Hãy gửi nội dung dạng application/json.")
     check_size(request, limit)
     raw = request.get_data(cache=False)
     if len(raw) > limit:

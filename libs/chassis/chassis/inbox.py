@@ -52,9 +52,7 @@ def idempotent(consumer: str, db_attr: str = "db") -> Callable[[Handler], Callab
                     ).inc()
                     return None
                 result = handler(self, session, event)
-            metrics.EVENTS_CONSUMED.labels(
-                consumer, event["type"], str(event.get("unit", "none")), "processed"
-            ).inc()
+            metrics.EVENTS_CONSUMED.labels(consumer, event["type"], str(event.get("unit", "none")), "processed").inc()
             return result
 
         del wrapper.__wrapped__  # nameko checks the call signature (self, event)

@@ -26,9 +26,7 @@ OUTBOX_OLDEST_PENDING = Gauge(
 OUTBOX_PUBLISHED = Counter(
     "outbox_published_events_total", "Events published and confirmed.", ["service", "event_type"]
 )
-OUTBOX_PUBLISH_FAILURES = Counter(
-    "outbox_publish_failures_total", "Relay batches that failed to publish.", ["service"]
-)
+OUTBOX_PUBLISH_FAILURES = Counter("outbox_publish_failures_total", "Relay batches that failed to publish.", ["service"])
 OUTBOX_UNROUTABLE = Counter(
     "outbox_unroutable_events_total",
     "Events the broker confirmed but no queue was bound for.",

@@ -25,9 +25,7 @@ def record_event(
     version: int = 1,
 ) -> dict[str, Any]:
     """Build the CloudEvent, check it against its contract and stage it for the relay."""
-    event = new_event(
-        event_type, data, source=source, subject=subject, unit=top_unit, version=version
-    )
+    event = new_event(event_type, data, source=source, subject=subject, unit=top_unit, version=version)
     ensure_valid(event)
     session.execute(
         insert(outbox).values(

@@ -8,7 +8,6 @@ delivery is at-least-once and consumers deduplicate through their inbox.
 from __future__ import annotations
 
 import logging
-import socket
 from datetime import UTC, datetime, timedelta
 from urllib.parse import unquote, urlparse
 
@@ -114,9 +113,7 @@ class ConfirmingPublisher:
                 try:
                     assert self._conn is not None
                     self._conn.drain_events(timeout=1)
-                except TimeoutError:
-                    continue
-                except socket.timeout:
+                except TimeoutError:  # socket.timeout: no frame this second, keep waiting
                     continue
         except (OSError, amqp.exceptions.AMQPError) as exc:
             self.close()
@@ -221,9 +218,7 @@ class OutboxRelay:
         cutoff = datetime.now(UTC) - self.retention
         with self.engine.begin() as conn:
             result = conn.execute(
-                delete(outbox).where(
-                    outbox.c.published_at.is_not(None), outbox.c.published_at < cutoff
-                )
+                delete(outbox).where(outbox.c.published_at.is_not(None), outbox.c.published_at < cutoff)
             )
         return result.rowcount or 0
 

@@ -30,8 +30,15 @@ XLSX_TYPES = (
     "application/octet-stream",
 )
 TEXT_FIELDS = (
-    "title", "field", "problem", "solution", "novelty", "scope",
-    "benefit_description", "unit", "programme",
+    "title",
+    "field",
+    "problem",
+    "solution",
+    "novelty",
+    "scope",
+    "benefit_description",
+    "unit",
+    "programme",
 )
 TRUE = {"true", "1", "yes", "x", "có", "co"}
 FALSE = {"false", "0", "no", "", "không", "khong"}
@@ -80,8 +87,7 @@ def row_to_payload(row: dict[str, Any]) -> dict[str, Any]:
 
 def csv_rows(stream: IO[bytes]) -> Iterator[tuple[int, dict[str, Any]]]:
     text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
-    for number, row in enumerate(csv.DictReader(text), start=2):  # row 1 is the header
-        yield number, row
+    yield from enumerate(csv.DictReader(text), start=2)  # row 1 is the header
 
 
 def xlsx_rows(stream: IO[bytes]) -> Iterator[tuple[int, dict[str, Any]]]:

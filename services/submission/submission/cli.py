@@ -1,7 +1,7 @@
 """Operator commands of the submission service.
 
-    python -m submission.cli seed                      # load units and programmes (idempotent)
-    python -m submission.cli import FILE --unit HN-KL --member tho-ht-01   # bulk import
+python -m submission.cli seed                      # load units and programmes (idempotent)
+python -m submission.cli import FILE --unit HN-KL --member tho-ht-01   # bulk import
 """
 
 from __future__ import annotations
@@ -56,7 +56,9 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="submission.cli", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="submission.cli", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("seed", help="load the unit registry and programmes").set_defaults(func=cmd_seed)
     imp = sub.add_parser("import", help="bulk import a CSV or XLSX file of initiatives")

@@ -73,8 +73,17 @@ def _content_errors(data: dict[str, Any], principal: Principal, today: date) -> 
 
 def _apply_content(ini: Initiative, data: dict[str, Any]) -> None:
     for name in (
-        "title", "field", "target_group", "problem", "solution", "novelty", "scope",
-        "first_applied_on", "benefit_vnd_per_year", "benefit_description", "confidential",
+        "title",
+        "field",
+        "target_group",
+        "problem",
+        "solution",
+        "novelty",
+        "scope",
+        "first_applied_on",
+        "benefit_vnd_per_year",
+        "benefit_description",
+        "confidential",
     ):
         setattr(ini, name, data[name])
     ini.authors = [
@@ -83,9 +92,7 @@ def _apply_content(ini: Initiative, data: dict[str, Any]) -> None:
     ]
 
 
-def build_initiative(
-    catalog: Catalog, principal: Principal, payload: Any, now: datetime
-) -> Initiative:
+def build_initiative(catalog: Catalog, principal: Principal, payload: Any, now: datetime) -> Initiative:
     """Validates everything and builds the initiative; raises ValidationFailed or Forbidden."""
     if principal.role not in domain.SUBMITTER_ROLES:
         raise Forbidden(
@@ -131,9 +138,7 @@ def submit(
     request_digest = digest(payload)
     if idempotency_key:
         if len(idempotency_key) > 200:
-            raise validation_failed(
-                [FieldError("Idempotency-Key", "At most 200 characters.", "Tối đa 200 ký tự.")]
-            )
+            raise validation_failed([FieldError("Idempotency-Key", "At most 200 characters.", "Tối đa 200 ký tự.")])
         earlier = session.get(IdempotencyKey, (principal.sub, idempotency_key))
         if earlier is not None:
             if earlier.request_digest != request_digest:
@@ -242,9 +247,7 @@ def register_target(session: Session, principal: Principal, payload: Any) -> Tar
     assert unit is not None
     principal.require(("unit_admin", "national_admin"), unit.path_codes)
     key = (data["unit"], data["programme"], data["phase"], data["block"])
-    target = session.get(Target, key) or Target(
-        unit=key[0], programme=key[1], phase=key[2], block=key[3]
-    )
+    target = session.get(Target, key) or Target(unit=key[0], programme=key[1], phase=key[2], block=key[3])
     target.target = data["target"]
     target.registered_by = principal.sub
     target.registered_at = now_utc()
@@ -288,4 +291,3 @@ def register_member(session: Session, principal: Principal, payload: Any) -> tup
     session.flush()
     events.member_registered(session, member, unit.top or unit.code)
     return member, True
-

@@ -115,13 +115,17 @@ def submitter_errors(principal: Principal, author_member_ids: Sequence[str | Non
     return []
 
 
-def can_read(principal: Principal, unit_path: Sequence[str], submitted_by: str, author_ids: Sequence[str | None]) -> bool:
+def can_read(
+    principal: Principal, unit_path: Sequence[str], submitted_by: str, author_ids: Sequence[str | None]
+) -> bool:
     if principal.role == "member":
         return principal.sub == submitted_by or principal.sub in author_ids
     return principal.in_scope(unit_path)
 
 
-def can_change(principal: Principal, unit_path: Sequence[str], submitted_by: str, author_ids: Sequence[str | None]) -> bool:
+def can_change(
+    principal: Principal, unit_path: Sequence[str], submitted_by: str, author_ids: Sequence[str | None]
+) -> bool:
     """Authors and the submitter change their own; the unit's support team and admins theirs."""
     if principal.role == "member":
         return principal.sub == submitted_by or principal.sub in author_ids

@@ -40,9 +40,7 @@ def initiative_data(ini: Initiative) -> dict[str, Any]:
         "first_applied_on": _iso(ini.first_applied_on),
         "benefit_vnd_per_year": ini.benefit_vnd_per_year,
         "benefit_description": ini.benefit_description,
-        "authors": [
-            {"member_id": a.member_id, "share_percent": float(a.share_percent)} for a in ini.authors
-        ],
+        "authors": [{"member_id": a.member_id, "share_percent": float(a.share_percent)} for a in ini.authors],
         "submitted_by": {"member_id": ini.submitted_by, "role": ini.submitted_by_role},
         "on_behalf": ini.on_behalf,
         "submitted_at": _iso(ini.submitted_at),
@@ -50,9 +48,7 @@ def initiative_data(ini: Initiative) -> dict[str, Any]:
 
 
 def _record(session: Session, event_type: str, data: dict[str, Any], subject: str, top: str) -> dict:
-    return record_event(
-        session, EXCHANGE, event_type, data, source=SOURCE, subject=subject, top_unit=top
-    )
+    return record_event(session, EXCHANGE, event_type, data, source=SOURCE, subject=subject, top_unit=top)
 
 
 def initiative_submitted(session: Session, ini: Initiative) -> dict:

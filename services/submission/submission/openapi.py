@@ -30,7 +30,13 @@ ERROR = {
 
 
 def _query(name: str, description: str, schema: dict | None = None) -> dict[str, Any]:
-    return {"in": "query", "name": name, "required": False, "description": description, "schema": schema or {"type": "string"}}
+    return {
+        "in": "query",
+        "name": name,
+        "required": False,
+        "description": description,
+        "schema": schema or {"type": "string"},
+    }
 
 
 def _path(name: str) -> dict[str, Any]:
@@ -43,16 +49,26 @@ def _json(schema: str | dict) -> dict[str, Any]:
 
 
 def _errors(*codes: int) -> dict[str, Any]:
-    text = {400: "Malformed request", 401: "Missing, expired or forged token", 403: "Outside your unit's scope",
-            404: "Not found", 409: "Conflicts with the current state", 413: "Body too large",
-            415: "Wrong content type", 422: "Field-level validation errors", 503: "Temporarily unavailable"}
+    text = {
+        400: "Malformed request",
+        401: "Missing, expired or forged token",
+        403: "Outside your unit's scope",
+        404: "Not found",
+        409: "Conflicts with the current state",
+        413: "Body too large",
+        415: "Wrong content type",
+        422: "Field-level validation errors",
+        503: "Temporarily unavailable",
+    }
     return {str(c): {"description": text[c], **_json("Error")} for c in codes}
 
 
 WRITE = (400, 401, 403, 413, 415, 422, 503)
 LIST_INITIATIVES = [
     _query("unit", "Subtree root (default: the caller's unit)"),
-    _query("status", "submitted | returned | withdrawn", {"type": "string", "enum": ["submitted", "returned", "withdrawn"]}),
+    _query(
+        "status", "submitted | returned | withdrawn", {"type": "string", "enum": ["submitted", "returned", "withdrawn"]}
+    ),
     _query("programme", "Programme code"),
     _query("phase", "Phase code"),
     _query("limit", "Page size, 1–200", {"type": "integer", "minimum": 1, "maximum": 200}),
@@ -67,7 +83,14 @@ def _operations() -> dict[str, dict[str, Any]]:
             "post": {
                 "summary": "Submit an initiative (nộp sáng kiến)",
                 "security": secured,
-                "parameters": [{"in": "header", "name": "Idempotency-Key", "required": False, "schema": {"type": "string", "maxLength": 200}}],
+                "parameters": [
+                    {
+                        "in": "header",
+                        "name": "Idempotency-Key",
+                        "required": False,
+                        "schema": {"type": "string", "maxLength": 200},
+                    }
+                ],
                 "requestBody": {"required": True, **_json("InitiativeIn")},
                 "responses": {"201": {"description": "Accepted", **_json("InitiativeOut")}, **_errors(*WRITE, 409)},
             },
@@ -85,9 +108,13 @@ def _operations() -> dict[str, dict[str, Any]]:
                 "requestBody": {
                     "required": True,
                     "content": {
-                        "multipart/form-data": {"schema": {"type": "object", "properties": {"file": {"type": "string", "format": "binary"}}}},
+                        "multipart/form-data": {
+                            "schema": {"type": "object", "properties": {"file": {"type": "string", "format": "binary"}}}
+                        },
                         "text/csv": {"schema": {"type": "string"}},
-                        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {"schema": {"type": "string", "format": "binary"}},
+                        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {
+                            "schema": {"type": "string", "format": "binary"}
+                        },
                     },
                 },
                 "responses": {"200": {"description": "Per-row outcome", **_json("BulkResult")}, **_errors(*WRITE)},
@@ -107,7 +134,10 @@ def _operations() -> dict[str, dict[str, Any]]:
                 "security": secured,
                 "parameters": [_path("initiative_id")],
                 "requestBody": {"required": False, **_json("WithdrawIn")},
-                "responses": {"200": {"description": "Withdrawn", **_json("InitiativeOut")}, **_errors(*WRITE, 404, 409)},
+                "responses": {
+                    "200": {"description": "Withdrawn", **_json("InitiativeOut")},
+                    **_errors(*WRITE, 404, 409),
+                },
             }
         },
         "/api/v1/initiatives/{initiative_id}/resubmit": {
@@ -116,47 +146,92 @@ def _operations() -> dict[str, dict[str, Any]]:
                 "security": secured,
                 "parameters": [_path("initiative_id")],
                 "requestBody": {"required": True, **_json("InitiativeContent")},
-                "responses": {"200": {"description": "Resubmitted", **_json("InitiativeOut")}, **_errors(*WRITE, 404, 409)},
+                "responses": {
+                    "200": {"description": "Resubmitted", **_json("InitiativeOut")},
+                    **_errors(*WRITE, 404, 409),
+                },
             }
         },
         "/api/v1/units": {
             "get": {
                 "summary": "The unit registry (đơn vị), filtered",
-                "parameters": [_query("top", "Top-level unit code"), _query("level", "national | top | upper | grassroots"),
-                               _query("parent", "Parent unit code"), _query("limit", "Page size", {"type": "integer"}),
-                               _query("offset", "Offset", {"type": "integer"})],
+                "parameters": [
+                    _query("top", "Top-level unit code"),
+                    _query("level", "national | top | upper | grassroots"),
+                    _query("parent", "Parent unit code"),
+                    _query("limit", "Page size", {"type": "integer"}),
+                    _query("offset", "Offset", {"type": "integer"}),
+                ],
                 "responses": {"200": {"description": "Units", **_json("UnitPage")}, **_errors(422)},
             }
         },
         "/api/v1/units/{code}": {
-            "get": {"summary": "One unit", "parameters": [_path("code")],
-                    "responses": {"200": {"description": "The unit", **_json("UnitOut")}, **_errors(404)}}
+            "get": {
+                "summary": "One unit",
+                "parameters": [_path("code")],
+                "responses": {"200": {"description": "The unit", **_json("UnitOut")}, **_errors(404)},
+            }
         },
         "/api/v1/programmes": {
-            "get": {"summary": "Programmes with their phases", "responses": {"200": {"description": "Programmes", **_json({"type": "array", "items": {"$ref": "#/components/schemas/ProgrammeOut"}})}}}
+            "get": {
+                "summary": "Programmes with their phases",
+                "responses": {
+                    "200": {
+                        "description": "Programmes",
+                        **_json({"type": "array", "items": {"$ref": "#/components/schemas/ProgrammeOut"}}),
+                    }
+                },
+            }
         },
         "/api/v1/programmes/{code}": {
-            "get": {"summary": "One programme", "parameters": [_path("code")],
-                    "responses": {"200": {"description": "The programme", **_json("ProgrammeOut")}, **_errors(404)}}
+            "get": {
+                "summary": "One programme",
+                "parameters": [_path("code")],
+                "responses": {"200": {"description": "The programme", **_json("ProgrammeOut")}, **_errors(404)},
+            }
         },
         "/api/v1/targets": {
-            "get": {"summary": "Registered targets (chỉ tiêu)",
-                    "parameters": [_query("unit", "Unit code"), _query("programme", "Programme"), _query("phase", "Phase"), _query("block", "Block")],
-                    "responses": {"200": {"description": "Targets", **_json({"type": "array", "items": {"$ref": "#/components/schemas/TargetOut"}})}}},
-            "put": {"summary": "Register or change a unit's target (unit admin)", "security": secured,
-                    "requestBody": {"required": True, **_json("TargetIn")},
-                    "responses": {"200": {"description": "Registered", **_json("TargetOut")}, **_errors(*WRITE)}},
+            "get": {
+                "summary": "Registered targets (chỉ tiêu)",
+                "parameters": [
+                    _query("unit", "Unit code"),
+                    _query("programme", "Programme"),
+                    _query("phase", "Phase"),
+                    _query("block", "Block"),
+                ],
+                "responses": {
+                    "200": {
+                        "description": "Targets",
+                        **_json({"type": "array", "items": {"$ref": "#/components/schemas/TargetOut"}}),
+                    }
+                },
+            },
+            "put": {
+                "summary": "Register or change a unit's target (unit admin)",
+                "security": secured,
+                "requestBody": {"required": True, **_json("TargetIn")},
+                "responses": {"200": {"description": "Registered", **_json("TargetOut")}, **_errors(*WRITE)},
+            },
         },
         "/api/v1/members": {
-            "post": {"summary": "Register a member (đoàn viên) of a grassroots unit", "security": secured,
-                     "requestBody": {"required": True, **_json("MemberIn")},
-                     "responses": {"201": {"description": "Registered", **_json("MemberOut")},
-                                   "200": {"description": "Already registered", **_json("MemberOut")}, **_errors(*WRITE, 409)}}
+            "post": {
+                "summary": "Register a member (đoàn viên) of a grassroots unit",
+                "security": secured,
+                "requestBody": {"required": True, **_json("MemberIn")},
+                "responses": {
+                    "201": {"description": "Registered", **_json("MemberOut")},
+                    "200": {"description": "Already registered", **_json("MemberOut")},
+                    **_errors(*WRITE, 409),
+                },
+            }
         },
         "/api/v1/members/{member_id}": {
-            "get": {"summary": "One member (self, or the unit's support team and admins)", "security": secured,
-                    "parameters": [_path("member_id")],
-                    "responses": {"200": {"description": "The member", **_json("MemberOut")}, **_errors(401, 403, 404)}}
+            "get": {
+                "summary": "One member (self, or the unit's support team and admins)",
+                "security": secured,
+                "parameters": [_path("member_id")],
+                "responses": {"200": {"description": "The member", **_json("MemberOut")}, **_errors(401, 403, 404)},
+            }
         },
     }
 
@@ -170,8 +245,21 @@ def document() -> dict[str, Any]:
         plugins=[MarshmallowPlugin()],
         info={"description": "Nộp, quản lý sáng kiến; đơn vị, chương trình, chỉ tiêu, đoàn viên."},
     )
-    for name in ("InitiativeIn", "InitiativeContent", "InitiativeOut", "InitiativePage", "WithdrawIn", "UnitOut",
-                 "UnitPage", "ProgrammeOut", "TargetIn", "TargetOut", "MemberIn", "MemberOut", "BulkResult"):
+    for name in (
+        "InitiativeIn",
+        "InitiativeContent",
+        "InitiativeOut",
+        "InitiativePage",
+        "WithdrawIn",
+        "UnitOut",
+        "UnitPage",
+        "ProgrammeOut",
+        "TargetIn",
+        "TargetOut",
+        "MemberIn",
+        "MemberOut",
+        "BulkResult",
+    ):
         spec.components.schema(name, schema=getattr(schemas, name))
     spec.components.schema("Error", ERROR)
     spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})

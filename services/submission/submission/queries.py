@@ -25,9 +25,7 @@ def _path(ini: Initiative) -> list[str]:
 
 def get_initiative(session: Session, principal: Principal, initiative_id: str) -> Initiative:
     ini = session.get(Initiative, initiative_id)
-    if ini is None or not domain.can_read(
-        principal, _path(ini), ini.submitted_by, [a.member_id for a in ini.authors]
-    ):
+    if ini is None or not domain.can_read(principal, _path(ini), ini.submitted_by, [a.member_id for a in ini.authors]):
         raise NotFound("No such initiative.", "Không tìm thấy sáng kiến.")
     return ini
 
@@ -57,9 +55,7 @@ def _int_arg(args: Any, name: str, default: int, low: int, high: int) -> int:
     return int(raw)
 
 
-def list_initiatives(
-    session: Session, principal: Principal, args: Any
-) -> tuple[list[Initiative], str | None]:
+def list_initiatives(session: Session, principal: Principal, args: Any) -> tuple[list[Initiative], str | None]:
     """Newest first, keyset-paginated, within the caller's subtree (members: their own)."""
     limit = _int_arg(args, "limit", 50, 1, 200)
     unit_code = args.get("unit") or principal.unit
@@ -76,7 +72,13 @@ def list_initiatives(
     if status is not None:
         if status not in STATUSES:
             raise validation_failed(
-                [FieldError("status", f"Must be one of: {', '.join(STATUSES)}.", f"Phải là một trong: {', '.join(STATUSES)}.")]
+                [
+                    FieldError(
+                        "status",
+                        f"Must be one of: {', '.join(STATUSES)}.",
+                        f"Phải là một trong: {', '.join(STATUSES)}.",
+                    )
+                ]
             )
         query = query.where(Initiative.status == status)
     for name in ("programme", "phase"):
@@ -87,9 +89,7 @@ def list_initiatives(
         query = query.where(
             or_(Initiative.submitted_at < stamp, and_(Initiative.submitted_at == stamp, Initiative.id < ident))
         )
-    rows = list(
-        session.scalars(query.order_by(Initiative.submitted_at.desc(), Initiative.id.desc()).limit(limit + 1))
-    )
+    rows = list(session.scalars(query.order_by(Initiative.submitted_at.desc(), Initiative.id.desc()).limit(limit + 1)))
     next_cursor = encode_cursor(rows[limit - 1]) if len(rows) > limit else None
     return rows[:limit], next_cursor
 

@@ -88,8 +88,13 @@ def load_programmes(session: Session, path: Path = SEED_DIR / "programmes.json")
             if session.get(Target, key) is not None:
                 continue  # a unit admin may have changed it since; the seed never overrides
             target = Target(
-                unit=t["unit"], programme=item["code"], phase=t["phase"], block=t["block"],
-                target=t["target"], registered_by=SEED_ADMIN, registered_at=datetime.now(UTC),
+                unit=t["unit"],
+                programme=item["code"],
+                phase=t["phase"],
+                block=t["block"],
+                target=t["target"],
+                registered_by=SEED_ADMIN,
+                registered_at=datetime.now(UTC),
             )
             session.add(target)
             session.flush()

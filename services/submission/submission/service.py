@@ -176,7 +176,7 @@ def _seekable(stream: Any) -> Any:
     import shutil
     import tempfile
 
-    spooled = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)
+    spooled = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115 - returned open
     shutil.copyfileobj(stream, spooled)
     spooled.seek(0)
     return spooled
