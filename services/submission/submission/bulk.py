@@ -20,7 +20,8 @@ from chassis.auth import Principal
 from chassis.errors import ApiError, Forbidden, ValidationFailed
 from chassis.validation import FieldError, validation_failed
 from submission import events
-from submission.commands import Catalog, build_initiative, digest, now_utc
+from submission.catalog import Catalog
+from submission.commands import build_initiative, digest, now_utc
 from submission.models import IdempotencyKey
 
 BULK_SCOPE = "bulk"

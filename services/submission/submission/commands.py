@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -16,8 +15,13 @@ from chassis.auth import Principal
 from chassis.errors import Conflict, Forbidden, NotFound
 from chassis.validation import FieldError, flatten, validation_failed
 from submission import domain, events
-from submission.models import Author, IdempotencyKey, Initiative, Member, Programme, Target, Unit
+from submission.catalog import Catalog
+from submission.models import Author, IdempotencyKey, Initiative, Member, Target
 from submission.schemas import InitiativeContent, InitiativeIn, MemberIn, TargetIn, WithdrawIn
+
+# marshmallow schemas are safe to reuse; building one per request costs more than loading.
+INITIATIVE_IN = InitiativeIn()
+INITIATIVE_CONTENT = InitiativeContent()
 
 
 def load(schema: Schema, payload: Any) -> dict[str, Any]:
@@ -34,34 +38,6 @@ def digest(payload: Any) -> str:
 
 def now_utc() -> datetime:
     return datetime.now(UTC)
-
-
-@dataclass
-class Catalog:
-    """Units and programmes looked up once per request or per bulk import."""
-
-    session: Session
-
-    def __post_init__(self) -> None:
-        self._units: dict[str, Unit | None] = {}
-        self._programmes: dict[str, Programme | None] = {}
-
-    def unit(self, code: str) -> Unit | None:
-        if code not in self._units:
-            self._units[code] = self.session.get(Unit, code)
-        return self._units[code]
-
-    def programme(self, code: str) -> Programme | None:
-        if code not in self._programmes:
-            self._programmes[code] = self.session.get(Programme, code)
-        return self._programmes[code]
-
-
-def _phase(programme: Programme | None, day: date) -> domain.PhaseWindow | None:
-    if programme is None:
-        return None
-    windows = [domain.PhaseWindow(p.code, p.starts_on, p.ends_on) for p in programme.phases]
-    return domain.phase_on(windows, day)
 
 
 def _content_errors(data: dict[str, Any], principal: Principal, today: date) -> list[FieldError]:
@@ -99,10 +75,10 @@ def build_initiative(catalog: Catalog, principal: Principal, payload: Any, now: 
             "Only members and support teams submit initiatives.",
             "Chỉ đoàn viên và tổ hỗ trợ sáng kiến được nộp sáng kiến.",
         )
-    data = load(InitiativeIn(), payload)
+    data = load(INITIATIVE_IN, payload)
     unit = catalog.unit(data["unit"])
     programme = catalog.programme(data["programme"])
-    phase = _phase(programme, now.date())
+    phase = programme.phase_on(now.date()) if programme else None
     errors = domain.unit_errors(unit.level if unit else None)
     errors += domain.programme_errors(programme is not None, phase)
     errors += _content_errors(data, principal, now.date())
@@ -119,7 +95,7 @@ def build_initiative(catalog: Catalog, principal: Principal, payload: Any, now: 
         phase=phase.code,
         unit=unit.code,
         unit_path=unit.path,
-        top_unit=unit.top or unit.code,
+        top_unit=unit.top_unit,
         block=unit.block,
         submitted_by=principal.sub,
         submitted_by_role=principal.role,
@@ -201,7 +177,7 @@ def withdraw(session: Session, principal: Principal, initiative_id: str, payload
 
 
 def resubmit(session: Session, principal: Principal, initiative_id: str, payload: Any) -> Initiative:
-    data = load(InitiativeContent(), payload)
+    data = load(INITIATIVE_CONTENT, payload)
     ini = _changeable(session, principal, initiative_id)
     if ini.status not in domain.RESUBMITTABLE:
         raise Conflict(
@@ -253,14 +229,14 @@ def register_target(session: Session, principal: Principal, payload: Any) -> Tar
     target.registered_at = now_utc()
     session.add(target)
     session.flush()
-    events.target_registered(session, target, unit.top or unit.code)
+    events.target_registered(session, target, unit.top_unit)
     return target
 
 
 def register_member(session: Session, principal: Principal, payload: Any) -> tuple[Member, bool]:
     """Returns (member, created). Registering the same member again updates nothing."""
     data = load(MemberIn(), payload)
-    unit = session.get(Unit, data["unit"])
+    unit = Catalog(session).unit(data["unit"])
     errors = domain.unit_errors(unit.level if unit else None)
     if errors:
         raise validation_failed(errors)
@@ -289,5 +265,5 @@ def register_member(session: Session, principal: Principal, payload: Any) -> tup
     )
     session.add(member)
     session.flush()
-    events.member_registered(session, member, unit.top or unit.code)
+    events.member_registered(session, member, unit.top_unit)
     return member, True

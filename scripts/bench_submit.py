@@ -1,0 +1,176 @@
+"""`make bench`: submit rate and latency of the submission API on this machine.
+
+Starts the submission service (PostgreSQL, a fresh database) as its own process, offers load
+from client threads in this process for a fixed time, then waits until every accepted
+submission's event has reached a queue bound to `initiative.submitted.*`. Prints a table and
+writes var/bench/submit.json. The baseline is raw pika publish-with-confirms on the same broker.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import pika
+import requests
+from sqlalchemy import create_engine, text
+
+from chassis.auth import issue_dev_token
+from chassis.db import normalize_url
+
+ROOT = Path(__file__).resolve().parents[1]
+ADMIN_URL = os.environ.get("TEST_PG_URL", "postgresql://postgres:postgres@127.0.0.1:5432/postgres")
+AMQP = "amqp://guest:guest@127.0.0.1:5672/%2F"
+UNITS = ["HN-KL-C001", "HN-KCN-C001", "THO-KKT-C001", "HCM-KCX-C001", "CTVN-HC-C001"]
+
+
+def fresh_database(name: str) -> str:
+    admin = create_engine(normalize_url(ADMIN_URL), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+
+
+def body(i: int, unit: str) -> dict:
+    return {
+        "title": f"Sáng kiến đo tải số {i}", "field": "production_business", "target_group": 5,
+        "problem": "Hiện trạng " * 20, "solution": "Giải pháp " * 40, "novelty": "Tính mới " * 10,
+        "scope": "Phạm vi áp dụng", "first_applied_on": "2026-01-15", "benefit_vnd_per_year": 10_000_000,
+        "authors": [{"name": "Tác giả", "share_percent": 100}], "unit": unit, "programme": "LDST2026",
+    }
+
+
+def baseline_pika(seconds: float = 5.0) -> float:
+    """Messages/s for 1 KB persistent messages, publisher confirms, one at a time."""
+    conn = pika.BlockingConnection(pika.URLParameters(AMQP))
+    channel = conn.channel()
+    queue = f"bench-baseline-{uuid.uuid4().hex[:6]}"
+    channel.queue_declare(queue, durable=True, arguments={"x-queue-type": "quorum"})
+    channel.confirm_delivery()
+    payload, sent, start = b"x" * 1024, 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        channel.basic_publish("", queue, payload, pika.BasicProperties(delivery_mode=2))
+        sent += 1
+    rate = sent / (time.perf_counter() - start)
+    channel.queue_delete(queue)
+    conn.close()
+    return rate
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))] if ordered else 0.0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--clients", type=int, default=16)
+    args = parser.parse_args()
+
+    db = fresh_database("sangkien_bench")
+    env = {**os.environ, "SUBMISSION_DATABASE_URL": db, "WEB_SERVER_ADDRESS": "127.0.0.1:8099",
+           "PYTHONWARNINGS": "ignore::DeprecationWarning", "LOG_LEVEL": "WARNING", "MAX_WORKERS": "40"}
+    subprocess.run([sys.executable, "-m", "alembic", "-c", "services/submission/alembic.ini", "upgrade", "head"],
+                   env=env, cwd=ROOT, check=True, capture_output=True)
+    subprocess.run([sys.executable, "-m", "submission.cli", "seed"], env=env, cwd=ROOT, check=True, capture_output=True)
+
+    # The queue that counts arrivals exists before anything is published.
+    conn = pika.BlockingConnection(pika.URLParameters(AMQP))
+    channel = conn.channel()
+    channel.exchange_declare("submission.events", "topic", durable=True)
+    tap = f"bench-tap-{uuid.uuid4().hex[:6]}"
+    channel.queue_declare(tap, durable=True, arguments={"x-queue-type": "quorum"})
+    channel.queue_bind(tap, "submission.events", "initiative.submitted.*")
+
+    service = subprocess.Popen(
+        [sys.executable, "-m", "chassis.run", "submission", "submission.service:SubmissionService"],
+        env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    base = "http://127.0.0.1:8099"
+    try:
+        for _ in range(100):
+            try:
+                if requests.get(f"{base}/readyz", timeout=1).status_code == 200:
+                    break
+            except requests.RequestException:
+                pass
+            time.sleep(0.2)
+        latencies: list[float] = []
+        errors = [0]
+        lock = threading.Lock()
+        stop_at = time.perf_counter() + args.seconds
+
+        def client(n: int) -> None:
+            session = requests.Session()
+            unit = UNITS[n % len(UNITS)]
+            headers = {"Authorization": f"Bearer {issue_dev_token(f'tht-{n}', 'support_team', unit)}"}
+            i = 0
+            while time.perf_counter() < stop_at:
+                t0 = time.perf_counter()
+                response = session.post(f"{base}/api/v1/initiatives", json=body(i, unit), headers=headers, timeout=30)
+                elapsed = time.perf_counter() - t0
+                with lock:
+                    if response.status_code == 201:
+                        latencies.append(elapsed)
+                    else:
+                        errors[0] += 1
+                i += 1
+
+        started = time.perf_counter()
+        threads = [threading.Thread(target=client, args=(n,)) for n in range(args.clients)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        load_seconds = time.perf_counter() - started
+        accepted = len(latencies)
+        deadline = time.perf_counter() + 120
+        while time.perf_counter() < deadline:
+            arrived = channel.queue_declare(tap, durable=True, passive=True).method.message_count
+            if arrived >= accepted:
+                break
+            time.sleep(0.2)
+        e2e_seconds = time.perf_counter() - started
+        channel.queue_delete(tap)
+        conn.close()
+    finally:
+        service.terminate()
+        service.wait(timeout=30)
+
+    result = {
+        "clients": args.clients,
+        "accepted": accepted,
+        "errors": errors[0],
+        "submit_rate_per_s": round(accepted / load_seconds, 1),
+        "published_rate_per_s": round(arrived / e2e_seconds, 1),
+        "events_arrived": arrived,
+        "submit_p50_ms": round(percentile(latencies, 50) * 1000, 1),
+        "submit_p95_ms": round(percentile(latencies, 95) * 1000, 1),
+        "submit_p99_ms": round(percentile(latencies, 99) * 1000, 1),
+        "submit_mean_ms": round(statistics.fmean(latencies) * 1000, 1) if latencies else 0,
+        "baseline_pika_confirm_per_msg_rate_per_s": round(baseline_pika(), 1),
+    }
+    baseline = result["baseline_pika_confirm_per_msg_rate_per_s"]
+    result["ratio_submit_to_baseline"] = round(result["submit_rate_per_s"] / baseline, 3)
+    out = ROOT / "var/bench/submit.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2))
+    width = max(len(k) for k in result)
+    for key, value in result.items():
+        print(f"{key:<{width}}  {value}")
+    print(f"written to {out.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
