@@ -43,10 +43,18 @@ def fresh_database(name: str) -> str:
 
 def body(i: int, unit: str) -> dict:
     return {
-        "title": f"Sáng kiến đo tải số {i}", "field": "production_business", "target_group": 5,
-        "problem": "Hiện trạng " * 20, "solution": "Giải pháp " * 40, "novelty": "Tính mới " * 10,
-        "scope": "Phạm vi áp dụng", "first_applied_on": "2026-01-15", "benefit_vnd_per_year": 10_000_000,
-        "authors": [{"name": "Tác giả", "share_percent": 100}], "unit": unit, "programme": "LDST2026",
+        "title": f"Sáng kiến đo tải số {i}",
+        "field": "production_business",
+        "target_group": 5,
+        "problem": "Hiện trạng " * 20,
+        "solution": "Giải pháp " * 40,
+        "novelty": "Tính mới " * 10,
+        "scope": "Phạm vi áp dụng",
+        "first_applied_on": "2026-01-15",
+        "benefit_vnd_per_year": 10_000_000,
+        "authors": [{"name": "Tác giả", "share_percent": 100}],
+        "unit": unit,
+        "programme": "LDST2026",
     }
 
 
@@ -79,10 +87,21 @@ def main() -> None:
     args = parser.parse_args()
 
     db = fresh_database("sangkien_bench")
-    env = {**os.environ, "SUBMISSION_DATABASE_URL": db, "WEB_SERVER_ADDRESS": "127.0.0.1:8099",
-           "PYTHONWARNINGS": "ignore::DeprecationWarning", "LOG_LEVEL": "WARNING", "MAX_WORKERS": "40"}
-    subprocess.run([sys.executable, "-m", "alembic", "-c", "services/submission/alembic.ini", "upgrade", "head"],
-                   env=env, cwd=ROOT, check=True, capture_output=True)
+    env = {
+        **os.environ,
+        "SUBMISSION_DATABASE_URL": db,
+        "WEB_SERVER_ADDRESS": "127.0.0.1:8099",
+        "PYTHONWARNINGS": "ignore::DeprecationWarning",
+        "LOG_LEVEL": "WARNING",
+        "MAX_WORKERS": "40",
+    }
+    subprocess.run(
+        [sys.executable, "-m", "alembic", "-c", "services/submission/alembic.ini", "upgrade", "head"],
+        env=env,
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
     subprocess.run([sys.executable, "-m", "submission.cli", "seed"], env=env, cwd=ROOT, check=True, capture_output=True)
 
     # The queue that counts arrivals exists before anything is published.
@@ -95,7 +114,10 @@ def main() -> None:
 
     service = subprocess.Popen(
         [sys.executable, "-m", "chassis.run", "submission", "submission.service:SubmissionService"],
-        env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     base = "http://127.0.0.1:8099"
     try:

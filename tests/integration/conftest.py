@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from collections.abc import Iterator
 from typing import Any
 
+import amqp
+import kombu.exceptions
 import pytest
 import requests
 from kombu import Connection, Exchange, Queue
@@ -18,29 +21,43 @@ from submission.service import SubmissionService
 pytestmark = pytest.mark.integration
 
 
+BROKER_ERRORS = (OSError, amqp.exceptions.AMQPError, kombu.exceptions.KombuError)
+
+
 class EventTap:
     """A plain queue bound to routing-key patterns: what a subscriber would receive."""
 
-    def __init__(self, amqp_uri: str, exchange: str, patterns: list[str]) -> None:
-        self.conn = Connection(amqp_uri)
-        self.queue = Queue(
-            f"tap-{id(self)}",
-            bindings=[],
-            durable=False,
-            auto_delete=False,
-        )
-        channel = self.conn.channel()
+    def __init__(self, amqp_uri: str, exchange: str, patterns: list[str], durable: bool = False) -> None:
+        self.amqp_uri, self.patterns = amqp_uri, patterns
         self.exchange = Exchange(exchange, type="topic", durable=True)
+        # durable + quorum survives a broker restart, like any real subscriber's queue
+        arguments = {"x-queue-type": "quorum"} if durable else {}
+        self.queue = Queue(f"tap-{id(self)}", durable=durable, auto_delete=False, queue_arguments=arguments)
+        self._connect()
+
+    def _connect(self) -> None:
+        self.conn = Connection(self.amqp_uri)
+        channel = self.conn.channel()
         self.exchange(channel).declare()
         self.bound = self.queue(channel)
         self.bound.declare()
-        for pattern in patterns:
-            self.bound.bind_to(exchange=exchange, routing_key=pattern)
+        for pattern in self.patterns:
+            self.bound.bind_to(exchange=self.exchange.name, routing_key=pattern)
+
+    def _get(self) -> Any:
+        try:
+            return self.bound.get(no_ack=True)
+        except BROKER_ERRORS:  # the broker restarted: reconnect
+            self.conn.release()
+            time.sleep(0.5)
+            with contextlib.suppress(BROKER_ERRORS):
+                self._connect()
+            return None
 
     def get(self, timeout: float = 10.0) -> tuple[str, dict[str, Any]]:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            message = self.bound.get(no_ack=True, accept=["application/cloudevents+json", "application/json"])
+            message = self._get()
             if message is not None:
                 return message.delivery_info["routing_key"], json.loads(message.body)
             time.sleep(0.05)
@@ -51,20 +68,24 @@ class EventTap:
 
     def assert_quiet(self, seconds: float = 1.0) -> None:
         time.sleep(seconds)
-        message = self.bound.get(no_ack=True)
+        message = self._get()
         assert message is None, f"unexpected event {message.delivery_info['routing_key']}"
 
     def close(self) -> None:
-        self.bound.delete()
-        self.conn.release()
+        try:
+            self.bound.delete()
+        except BROKER_ERRORS:
+            pass
+        finally:
+            self.conn.release()
 
 
 @pytest.fixture
 def tap(rabbit_config) -> Iterator:  # type: ignore[no-untyped-def]
     taps: list[EventTap] = []
 
-    def make(patterns: list[str], exchange: str = "submission.events") -> EventTap:
-        taps.append(EventTap(rabbit_config["AMQP_URI"], exchange, patterns))
+    def make(patterns: list[str], exchange: str = "submission.events", durable: bool = False) -> EventTap:
+        taps.append(EventTap(rabbit_config["AMQP_URI"], exchange, patterns, durable))
         return taps[-1]
 
     yield make

@@ -87,10 +87,10 @@ class ConfirmingPublisher:
 
     def publish_batch(self, messages: list[tuple[str, str, str, str, str]]) -> None:
         """messages: (exchange, routing_key, body, event_id, event_type). Raises unless all acked."""
-        channel = self._open()
         self._pending = {}
         self._nacked = []
         try:
+            channel = self._open()
             for exchange, key, body, event_id, event_type in messages:
                 if exchange not in self._declared:
                     channel.exchange_declare(exchange, "topic", durable=True, auto_delete=False)

@@ -51,9 +51,7 @@ def _unit_ref(unit: Unit) -> UnitRef:
 
 
 def _programme_ref(programme: Programme) -> ProgrammeRef:
-    return ProgrammeRef(
-        programme.code, tuple(PhaseWindow(p.code, p.starts_on, p.ends_on) for p in programme.phases)
-    )
+    return ProgrammeRef(programme.code, tuple(PhaseWindow(p.code, p.starts_on, p.ends_on) for p in programme.phases))
 
 
 class Catalog:

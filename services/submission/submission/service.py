@@ -21,6 +21,14 @@ from submission import SERVICE, bulk, commands, openapi, queries, schemas
 MAX_UPLOAD_BYTES = 200 * 1024 * 1024
 
 
+# Built once: constructing a marshmallow schema costs more than dumping with it.
+INITIATIVE = schemas.InitiativeOut()
+UNIT = schemas.UnitOut()
+PROGRAMME = schemas.ProgrammeOut()
+TARGET = schemas.TargetOut()
+MEMBER = schemas.MemberOut()
+
+
 def _dump(schema: Any, obj: Any, many: bool = False) -> Any:
     return schema.dump(obj, many=many)
 
@@ -46,14 +54,14 @@ class SubmissionService(OpsEndpoints):
         try:
             with self.db.transaction() as session:
                 ini, replayed = commands.submit(session, principal, payload, key)
-                body = _dump(schemas.InitiativeOut(), ini)
+                body = _dump(INITIATIVE, ini)
         except IntegrityError:
             if not key:
                 raise
             # The same key raced in from a retry: the first commit won, answer with it.
             with self.db.transaction() as session:
                 ini, replayed = commands.submit(session, principal, payload, key)
-                body = _dump(schemas.InitiativeOut(), ini)
+                body = _dump(INITIATIVE, ini)
         self.metrics.unit = ini.top_unit
         headers = {"Location": f"/api/v1/initiatives/{ini.id}"}
         if replayed:
@@ -87,14 +95,14 @@ class SubmissionService(OpsEndpoints):
         principal = self.auth.principal(request)
         with self.db.read() as session:
             items, cursor = queries.list_initiatives(session, principal, request.args)
-            body = {"items": _dump(schemas.InitiativeOut(), items, many=True), "next_cursor": cursor}
+            body = {"items": _dump(INITIATIVE, items, many=True), "next_cursor": cursor}
         return json_response(body)
 
     @api("GET", "/api/v1/initiatives/<string:initiative_id>")
     def get_initiative(self, request: Request, initiative_id: str) -> Response:
         principal = self.auth.principal(request)
         with self.db.read() as session:
-            body = _dump(schemas.InitiativeOut(), queries.get_initiative(session, principal, initiative_id))
+            body = _dump(INITIATIVE, queries.get_initiative(session, principal, initiative_id))
         return json_response(body)
 
     @api("POST", "/api/v1/initiatives/<string:initiative_id>/withdraw")
@@ -102,7 +110,7 @@ class SubmissionService(OpsEndpoints):
         principal = self.auth.principal(request)
         payload = read_json(request) if request.content_length else {}
         with self.db.transaction() as session:
-            body = _dump(schemas.InitiativeOut(), commands.withdraw(session, principal, initiative_id, payload))
+            body = _dump(INITIATIVE, commands.withdraw(session, principal, initiative_id, payload))
         return json_response(body)
 
     @api("POST", "/api/v1/initiatives/<string:initiative_id>/resubmit")
@@ -110,42 +118,42 @@ class SubmissionService(OpsEndpoints):
         principal = self.auth.principal(request)
         payload = read_json(request)
         with self.db.transaction() as session:
-            body = _dump(schemas.InitiativeOut(), commands.resubmit(session, principal, initiative_id, payload))
+            body = _dump(INITIATIVE, commands.resubmit(session, principal, initiative_id, payload))
         return json_response(body)
 
     @api("GET", "/api/v1/units")
     def list_units(self, request: Request) -> Response:
         with self.db.read() as session:
             units, total = queries.list_units(session, request.args)
-            body = {"items": _dump(schemas.UnitOut(), units, many=True), "total": total}
+            body = {"items": _dump(UNIT, units, many=True), "total": total}
         return json_response(body)
 
     @api("GET", "/api/v1/units/<string:code>")
     def get_unit(self, request: Request, code: str) -> Response:
         with self.db.read() as session:
-            return json_response(_dump(schemas.UnitOut(), queries.get_unit(session, code)))
+            return json_response(_dump(UNIT, queries.get_unit(session, code)))
 
     @api("GET", "/api/v1/programmes")
     def list_programmes(self, request: Request) -> Response:
         with self.db.read() as session:
-            return json_response(_dump(schemas.ProgrammeOut(), queries.list_programmes(session), many=True))
+            return json_response(_dump(PROGRAMME, queries.list_programmes(session), many=True))
 
     @api("GET", "/api/v1/programmes/<string:code>")
     def get_programme(self, request: Request, code: str) -> Response:
         with self.db.read() as session:
-            return json_response(_dump(schemas.ProgrammeOut(), queries.get_programme(session, code)))
+            return json_response(_dump(PROGRAMME, queries.get_programme(session, code)))
 
     @api("GET", "/api/v1/targets")
     def list_targets(self, request: Request) -> Response:
         with self.db.read() as session:
-            return json_response(_dump(schemas.TargetOut(), queries.list_targets(session, request.args), many=True))
+            return json_response(_dump(TARGET, queries.list_targets(session, request.args), many=True))
 
     @api("PUT", "/api/v1/targets")
     def register_target(self, request: Request) -> Response:
         principal = self.auth.principal(request)
         payload = read_json(request)
         with self.db.transaction() as session:
-            body = _dump(schemas.TargetOut(), commands.register_target(session, principal, payload))
+            body = _dump(TARGET, commands.register_target(session, principal, payload))
         return json_response(body)
 
     @api("POST", "/api/v1/members")
@@ -154,14 +162,14 @@ class SubmissionService(OpsEndpoints):
         payload = read_json(request)
         with self.db.transaction() as session:
             member, created = commands.register_member(session, principal, payload)
-            body = _dump(schemas.MemberOut(), member)
+            body = _dump(MEMBER, member)
         return json_response(body, 201 if created else 200)
 
     @api("GET", "/api/v1/members/<string:member_id>")
     def get_member(self, request: Request, member_id: str) -> Response:
         principal = self.auth.principal(request)
         with self.db.read() as session:
-            return json_response(_dump(schemas.MemberOut(), queries.get_member(session, principal, member_id)))
+            return json_response(_dump(MEMBER, queries.get_member(session, principal, member_id)))
 
     @unit_event_handler("review", "initiative.returned")
     @idempotent(SERVICE)
