@@ -6,7 +6,7 @@ PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-export PYTHONWARNINGS ?= ignore::DeprecationWarning
+
 export TEST_PG_URL ?= postgresql://postgres:postgres@127.0.0.1:5432/postgres
 
 ROLE ?= member
@@ -59,7 +59,7 @@ bench: $(STAMP) services
 
 lock: $(STAMP)
 	{ echo "# Exact pins of every dependency (regenerate with: make lock)."; \
-	  $(PY) -m pip freeze --exclude-editable | grep -v sangkien; } > requirements.lock
+	  $(PY) -m pip freeze --all --exclude-editable | grep -v -e sangkien -e '^pip=='; } > requirements.lock
 
 clean:
 	rm -rf var .pytest_cache

@@ -2,7 +2,6 @@
 # `make run`: migrations, seed data, the services, demo data; then prints where to look.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export PYTHONWARNINGS=ignore::DeprecationWarning
 PY=.venv/bin/python
 API=127.0.0.1:8000
 mkdir -p var/log

@@ -2,6 +2,8 @@
 
 import eventlet
 
+import chassis  # noqa: F401 - quiets eventlet's deprecation banner before the import below
+
 eventlet.monkey_patch()  # nameko's pytest plugin no longer does it
 
 import os  # noqa: E402

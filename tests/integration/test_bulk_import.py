@@ -179,3 +179,20 @@ def test_command_line_import_with_progress(db_url, tmp_path) -> None:  # type: i
     assert "1201/" in run.stderr or "1201 rows" in run.stderr  # tqdm's progress line
     assert '"row": 1202' in errors.read_text()
     assert count(db_url, "initiatives") == 1200 and count(db_url, "outbox") == 1200
+
+
+def test_files_without_the_columns_or_not_files_at_all(api, db_url) -> None:  # type: ignore[no-untyped-def]
+    url = f"{api}/api/v1/initiatives/bulk"
+    team = {**token("support_team", UPPER), "Content-Type": "text/csv"}
+    for data in (b"", b"{}", b"title,field\nA,other\n", "tiêu đề".encode("utf-16")):
+        response = requests.post(url, data=data, headers=team, timeout=30)
+        assert response.status_code == 422, (data, response.text)
+        assert "file" in response.json()["error"]["fields"]
+    xlsx = requests.post(
+        url,
+        files={"file": ("x.xlsx", b"PK\x03\x04 not really", "application/octet-stream")},
+        headers=token("support_team", UPPER),
+        timeout=30,
+    )
+    assert xlsx.status_code == 422 and "file" in xlsx.json()["error"]["fields"]
+    assert count(db_url, "initiatives") == 0

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import eventlet
 
+import chassis  # noqa: F401 - quiets eventlet's deprecation banner before the import below
+
 eventlet.monkey_patch()  # before anything opens a socket
 
 import argparse  # noqa: E402

@@ -33,6 +33,7 @@ _VI: list[tuple[re.Pattern[str], str]] = [
         (r"^Must be greater than or equal to (\S+)\.$", r"Phải lớn hơn hoặc bằng \1."),
         (r"^Must be less than or equal to (\S+)\.$", r"Phải nhỏ hơn hoặc bằng \1."),
         (r"^Must be greater than (\S+)\.$", r"Phải lớn hơn \1."),
+        (r"^Must be greater than (\S+) and less than or equal to (\S+)\.$", r"Phải lớn hơn \1 và không quá \2."),
         (r"^String does not match expected pattern\.$", "Không đúng định dạng yêu cầu."),
         (r"^Special numeric values \(nan or infinity\) are not permitted\.$", "Không chấp nhận NaN hoặc vô cực."),
         (r"^Invalid input type\.$", "Kiểu dữ liệu không hợp lệ."),

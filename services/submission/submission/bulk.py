@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -86,18 +87,52 @@ def row_to_payload(row: dict[str, Any]) -> dict[str, Any]:
     return payload
 
 
+REQUIRED_COLUMNS = (
+    "title", "field", "target_group", "problem", "solution", "novelty", "scope",
+    "unit", "programme", "author1_name", "author1_share",
+)  # fmt: skip
+
+
+def check_header(header: list[str | None] | None) -> None:
+    present = {str(h).strip().lower() for h in header or [] if h is not None}
+    missing = [c for c in REQUIRED_COLUMNS if c not in present]
+    if missing:
+        raise validation_failed(
+            [
+                FieldError(
+                    "file",
+                    f"The first row must name the columns; missing: {', '.join(missing)}.",
+                    f"Dòng đầu phải là tên cột; còn thiếu: {', '.join(missing)}.",
+                )
+            ]
+        )
+
+
 def csv_rows(stream: IO[bytes]) -> Iterator[tuple[int, dict[str, Any]]]:
     text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
-    yield from enumerate(csv.DictReader(text), start=2)  # row 1 is the header
+    reader = csv.DictReader(text)
+    try:
+        check_header(reader.fieldnames)
+    except UnicodeDecodeError as exc:
+        raise validation_failed(
+            [FieldError("file", "The file is not UTF-8 CSV.", "Tệp không phải CSV mã hóa UTF-8.")]
+        ) from exc
+    yield from enumerate(reader, start=2)  # row 1 is the header
 
 
 def xlsx_rows(stream: IO[bytes]) -> Iterator[tuple[int, dict[str, Any]]]:
     from openpyxl import load_workbook
 
-    book = load_workbook(stream, read_only=True, data_only=True)  # read_only streams rows
+    try:
+        book = load_workbook(stream, read_only=True, data_only=True)  # read_only streams rows
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile) as exc:
+        raise validation_failed(
+            [FieldError("file", "The file is not a readable XLSX workbook.", "Tệp không phải bảng tính XLSX hợp lệ.")]
+        ) from exc
     try:
         rows = book.worksheets[0].iter_rows(values_only=True)
         header = [str(h).strip() if h is not None else None for h in next(rows, ())]
+        check_header(header)
         for number, values in enumerate(rows, start=2):
             if all(v is None for v in values):
                 continue

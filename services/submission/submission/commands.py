@@ -22,6 +22,7 @@ from submission.schemas import InitiativeContent, InitiativeIn, MemberIn, Target
 # marshmallow schemas are safe to reuse; building one per request costs more than loading.
 INITIATIVE_IN = InitiativeIn()
 INITIATIVE_CONTENT = InitiativeContent()
+WITHDRAW_IN = WithdrawIn()
 
 
 def load(schema: Schema, payload: Any) -> dict[str, Any]:
@@ -160,7 +161,7 @@ def _changeable(session: Session, principal: Principal, initiative_id: str) -> I
 
 
 def withdraw(session: Session, principal: Principal, initiative_id: str, payload: Any) -> Initiative:
-    data = load(WithdrawIn(), payload or {})
+    data = load(WITHDRAW_IN, payload)
     ini = _changeable(session, principal, initiative_id)
     if ini.status == "withdrawn":
         return ini  # withdrawing twice changes nothing and announces nothing

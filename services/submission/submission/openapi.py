@@ -39,8 +39,9 @@ def _query(name: str, description: str, schema: dict | None = None) -> dict[str,
     }
 
 
-def _path(name: str) -> dict[str, Any]:
-    return {"in": "path", "name": name, "required": True, "schema": {"type": "string"}}
+def _path(name: str, fmt: str | None = None) -> dict[str, Any]:
+    schema = {"type": "string", **({"format": fmt} if fmt else {})}
+    return {"in": "path", "name": name, "required": True, "schema": schema}
 
 
 def _json(schema: str | dict) -> dict[str, Any]:
@@ -124,7 +125,7 @@ def _operations() -> dict[str, dict[str, Any]]:
             "get": {
                 "summary": "One initiative",
                 "security": secured,
-                "parameters": [_path("initiative_id")],
+                "parameters": [_path("initiative_id", "uuid")],
                 "responses": {"200": {"description": "The initiative", **_json("InitiativeOut")}, **_errors(401, 404)},
             }
         },
@@ -132,7 +133,7 @@ def _operations() -> dict[str, dict[str, Any]]:
             "post": {
                 "summary": "Withdraw an initiative (rút sáng kiến)",
                 "security": secured,
-                "parameters": [_path("initiative_id")],
+                "parameters": [_path("initiative_id", "uuid")],
                 "requestBody": {"required": False, **_json("WithdrawIn")},
                 "responses": {
                     "200": {"description": "Withdrawn", **_json("InitiativeOut")},
@@ -144,7 +145,7 @@ def _operations() -> dict[str, dict[str, Any]]:
             "post": {
                 "summary": "Resubmit an initiative that review returned for changes",
                 "security": secured,
-                "parameters": [_path("initiative_id")],
+                "parameters": [_path("initiative_id", "uuid")],
                 "requestBody": {"required": True, **_json("InitiativeContent")},
                 "responses": {
                     "200": {"description": "Resubmitted", **_json("InitiativeOut")},
@@ -159,8 +160,8 @@ def _operations() -> dict[str, dict[str, Any]]:
                     _query("top", "Top-level unit code"),
                     _query("level", "national | top | upper | grassroots"),
                     _query("parent", "Parent unit code"),
-                    _query("limit", "Page size", {"type": "integer"}),
-                    _query("offset", "Offset", {"type": "integer"}),
+                    _query("limit", "Page size, 1–5000", {"type": "integer", "minimum": 1, "maximum": 5000}),
+                    _query("offset", "Offset", {"type": "integer", "minimum": 0, "maximum": 10**9}),
                 ],
                 "responses": {"200": {"description": "Units", **_json("UnitPage")}, **_errors(422)},
             }

@@ -2,19 +2,43 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from marshmallow import Schema, ValidationError, fields, validate
 
 from submission.domain import FIELDS
 
 MAX_TEXT = 20_000
+
+
+class UtcDateTime(fields.DateTime):
+    """RFC 3339 with an offset, also for the naive UTC values SQLite hands back."""
+
+    def _serialize(self, value: datetime | None, attr: object, obj: object, **kwargs: object) -> str | None:
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return super()._serialize(value, attr, obj, **kwargs)
+
+
+def _share_in_range(value: Decimal) -> None:
+    if not 0 < value <= 100:
+        raise ValidationError("Must be greater than 0 and less than or equal to 100.")
+
+
 UNIT_CODE = validate.Regexp(r"^[A-Z][A-Z0-9-]{0,39}$")
 
 
 class AuthorIn(Schema):
     name = fields.String(required=True, validate=validate.Length(1, 200))
     member_id = fields.String(load_default=None, allow_none=True, validate=validate.Length(1, 100))
+    # Exact decimals, so that 33.34 + 33.33 + 33.33 is 100; the range is declared in metadata
+    # because apispec would render a Decimal bound as a string.
     share_percent = fields.Decimal(
-        required=True, places=2, validate=validate.Range(min=0, max=100, min_inclusive=False)
+        required=True,
+        places=2,
+        validate=_share_in_range,
+        metadata={"type": "number", "exclusiveMinimum": 0, "maximum": 100, "multipleOf": 0.01},
     )
 
 
@@ -76,8 +100,8 @@ class InitiativeOut(Schema):
     submitted_by = fields.String()
     submitted_by_role = fields.String()
     on_behalf = fields.Boolean()
-    submitted_at = fields.DateTime()
-    updated_at = fields.DateTime()
+    submitted_at = UtcDateTime()
+    updated_at = UtcDateTime()
     return_reason = fields.String(allow_none=True)
     withdraw_reason = fields.String(allow_none=True)
 
@@ -127,7 +151,7 @@ class TargetIn(Schema):
 
 class TargetOut(TargetIn):
     registered_by = fields.String()
-    registered_at = fields.DateTime()
+    registered_at = UtcDateTime()
 
 
 class MemberIn(Schema):
@@ -139,7 +163,7 @@ class MemberIn(Schema):
 
 
 class MemberOut(MemberIn):
-    registered_at = fields.DateTime()
+    registered_at = UtcDateTime()
 
 
 class BulkRowError(Schema):

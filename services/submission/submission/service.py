@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from uuid import UUID
 
 from nameko.dependency_providers import Config
 from sqlalchemy.exc import IntegrityError
@@ -16,6 +17,7 @@ from chassis.http import Auth, api, check_size, json_response, read_json
 from chassis.inbox import idempotent
 from chassis.metrics import Metrics
 from chassis.relay_runner import OutboxRelayRunner
+from chassis.validation import FieldError, validation_failed
 from submission import SERVICE, bulk, commands, openapi, queries, schemas
 
 MAX_UPLOAD_BYTES = 200 * 1024 * 1024
@@ -75,7 +77,8 @@ class SubmissionService(OpsEndpoints):
         if request.mimetype == "multipart/form-data":
             upload = request.files.get("file")
             if upload is None:
-                raise UnsupportedMediaType("Send the file in the `file` field.", "Hãy gửi tệp trong trường `file`.")
+                missing = FieldError("file", "Attach the CSV or XLSX file here.", "Hãy đính kèm tệp CSV hoặc XLSX.")
+                raise validation_failed([missing])
             stream, filename, mimetype = upload.stream, upload.filename or "", upload.mimetype
         elif request.mimetype in ("text/csv", *bulk.XLSX_TYPES):
             stream, filename, mimetype = request.stream, "", request.mimetype
@@ -98,27 +101,27 @@ class SubmissionService(OpsEndpoints):
             body = {"items": _dump(INITIATIVE, items, many=True), "next_cursor": cursor}
         return json_response(body)
 
-    @api("GET", "/api/v1/initiatives/<string:initiative_id>")
-    def get_initiative(self, request: Request, initiative_id: str) -> Response:
+    @api("GET", "/api/v1/initiatives/<uuid:initiative_id>")
+    def get_initiative(self, request: Request, initiative_id: UUID) -> Response:
         principal = self.auth.principal(request)
         with self.db.read() as session:
-            body = _dump(INITIATIVE, queries.get_initiative(session, principal, initiative_id))
+            body = _dump(INITIATIVE, queries.get_initiative(session, principal, str(initiative_id)))
         return json_response(body)
 
-    @api("POST", "/api/v1/initiatives/<string:initiative_id>/withdraw")
-    def withdraw_initiative(self, request: Request, initiative_id: str) -> Response:
+    @api("POST", "/api/v1/initiatives/<uuid:initiative_id>/withdraw")
+    def withdraw_initiative(self, request: Request, initiative_id: UUID) -> Response:
         principal = self.auth.principal(request)
         payload = read_json(request) if request.content_length else {}
         with self.db.transaction() as session:
-            body = _dump(INITIATIVE, commands.withdraw(session, principal, initiative_id, payload))
+            body = _dump(INITIATIVE, commands.withdraw(session, principal, str(initiative_id), payload))
         return json_response(body)
 
-    @api("POST", "/api/v1/initiatives/<string:initiative_id>/resubmit")
-    def resubmit_initiative(self, request: Request, initiative_id: str) -> Response:
+    @api("POST", "/api/v1/initiatives/<uuid:initiative_id>/resubmit")
+    def resubmit_initiative(self, request: Request, initiative_id: UUID) -> Response:
         principal = self.auth.principal(request)
         payload = read_json(request)
         with self.db.transaction() as session:
-            body = _dump(INITIATIVE, commands.resubmit(session, principal, initiative_id, payload))
+            body = _dump(INITIATIVE, commands.resubmit(session, principal, str(initiative_id), payload))
         return json_response(body)
 
     @api("GET", "/api/v1/units")
