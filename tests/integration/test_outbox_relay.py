@@ -146,3 +146,28 @@ def test_concurrent_relays_publish_each_row_once(db_url, rabbit_config, tap) -> 
     assert len(set(ids)) == 300
     raw.assert_quiet()
     assert count(db_url, "outbox", "WHERE published_at IS NULL") == 0
+
+
+def test_published_rows_are_pruned_after_retention_pending_rows_never(db_url, rabbit_config) -> None:  # type: ignore[no-untyped-def]
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import update
+
+    from chassis.relay import OutboxRelay
+    from chassis.tables import outbox
+
+    stage_submissions(db_url, 6)
+    engine = make_engine(db_url)
+    relay = OutboxRelay(engine, rabbit_config["AMQP_URI"], "submission", batch_size=3, retention=timedelta(days=7))
+    assert relay.publish_pending() == 3  # one batch: three published, three still pending
+    with engine.begin() as conn:
+        conn.execute(
+            update(outbox)
+            .where(outbox.c.published_at.is_not(None))
+            .values(published_at=datetime.now(UTC) - timedelta(days=8))
+        )
+    assert relay.prune() == 3
+    assert count(db_url, "outbox") == 3 and relay.pending_count() == 3
+    assert relay.prune() == 0
+    relay.close()
+    engine.dispose()

@@ -105,3 +105,17 @@ def test_reads_are_scoped_and_paginated(api) -> None:  # type: ignore[no-untyped
     assert (
         requests.get(f"{api}/api/v1/initiatives/{mine}", headers=token("reviewer", "HN"), timeout=10).status_code == 200
     )
+
+
+def test_concurrent_retries_with_one_key_create_one_initiative(api, tap, db_url) -> None:  # type: ignore[no-untyped-def]
+    from concurrent.futures import ThreadPoolExecutor
+
+    events = tap(["initiative.submitted.HN"])
+    headers = {**token("member", UNIT, "dv-an"), "Idempotency-Key": "double-click"}
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda _: post(f"{api}/api/v1/initiatives", initiative(), headers), range(8)))
+    assert {a.status_code for a in answers} == {201}
+    assert len({a.json()["id"] for a in answers}) == 1
+    assert count(db_url, "initiatives") == 1
+    events.get()
+    events.assert_quiet()
