@@ -12,31 +12,13 @@ from pathlib import Path
 import requests
 from openpyxl import Workbook
 
+from submission.bulk import template_columns
 from tests.conftest import token
 from tests.factories import UPPER
 from tests.integration.conftest import count
 
 ROOT = Path(__file__).resolve().parents[2]
-HEADER = [
-    "title",
-    "field",
-    "target_group",
-    "problem",
-    "solution",
-    "novelty",
-    "scope",
-    "first_applied_on",
-    "benefit_vnd_per_year",
-    "benefit_description",
-    "unit",
-    "programme",
-    "confidential",
-    "author1_name",
-    "author1_member_id",
-    "author1_share",
-    "author2_name",
-    "author2_share",
-]
+HEADER = [c for c in template_columns(authors=2) if c != "author2_member_id"]
 
 
 def row(i: int, **changes: str) -> list[str]:
@@ -196,3 +178,15 @@ def test_files_without_the_columns_or_not_files_at_all(api, db_url) -> None:  # 
     )
     assert xlsx.status_code == 422 and "file" in xlsx.json()["error"]["fields"]
     assert count(db_url, "initiatives") == 0
+
+
+def test_the_template_imports_as_it_is(api, db_url) -> None:  # type: ignore[no-untyped-def]
+    template = requests.get(f"{api}/api/v1/initiatives/bulk/template.csv", timeout=10)
+    assert template.status_code == 200 and template.headers["Content-Type"].startswith("text/csv")
+    result = requests.post(
+        f"{api}/api/v1/initiatives/bulk",
+        files={"file": ("mau.csv", template.content, "text/csv")},
+        headers=token("support_team", UPPER),
+        timeout=30,
+    ).json()
+    assert (result["accepted"], result["rejected"]) == (1, 0), result

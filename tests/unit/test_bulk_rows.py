@@ -2,28 +2,9 @@ import csv
 import io
 import tracemalloc
 
-from submission.bulk import csv_rows, row_to_payload, xlsx_rows
+from submission.bulk import csv_rows, row_to_payload, template_columns, xlsx_rows
 
-HEADER = [
-    "title",
-    "field",
-    "target_group",
-    "problem",
-    "solution",
-    "novelty",
-    "scope",
-    "first_applied_on",
-    "benefit_vnd_per_year",
-    "benefit_description",
-    "unit",
-    "programme",
-    "confidential",
-    "author1_name",
-    "author1_member_id",
-    "author1_share",
-    "author2_name",
-    "author2_share",
-]
+HEADER = [c for c in template_columns(authors=2) if c != "author2_member_id"]
 ROW = [
     "Sáng kiến",
     "production_business",

@@ -23,6 +23,7 @@ from submission.schemas import InitiativeContent, InitiativeIn, MemberIn, Target
 INITIATIVE_IN = InitiativeIn()
 INITIATIVE_CONTENT = InitiativeContent()
 WITHDRAW_IN = WithdrawIn()
+CONTENT_SCALARS = tuple(name for name in INITIATIVE_CONTENT.fields if name != "authors")
 
 
 def load(schema: Schema, payload: Any) -> dict[str, Any]:
@@ -49,19 +50,7 @@ def _content_errors(data: dict[str, Any], principal: Principal, today: date) -> 
 
 
 def _apply_content(ini: Initiative, data: dict[str, Any]) -> None:
-    for name in (
-        "title",
-        "field",
-        "target_group",
-        "problem",
-        "solution",
-        "novelty",
-        "scope",
-        "first_applied_on",
-        "benefit_vnd_per_year",
-        "benefit_description",
-        "confidential",
-    ):
+    for name in CONTENT_SCALARS:
         setattr(ini, name, data[name])
     ini.authors = [
         Author(position=i, name=a["name"], member_id=a.get("member_id"), share_percent=a["share_percent"])

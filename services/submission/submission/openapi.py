@@ -121,6 +121,14 @@ def _operations() -> dict[str, dict[str, Any]]:
                 "responses": {"200": {"description": "Per-row outcome", **_json("BulkResult")}, **_errors(*WRITE)},
             }
         },
+        "/api/v1/initiatives/bulk/template.csv": {
+            "get": {
+                "summary": "The import file template with an example row (mẫu nhập sáng kiến)",
+                "responses": {
+                    "200": {"description": "CSV, UTF-8", "content": {"text/csv": {"schema": {"type": "string"}}}}
+                },
+            }
+        },
         "/api/v1/initiatives/{initiative_id}": {
             "get": {
                 "summary": "One initiative",

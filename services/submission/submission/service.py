@@ -93,6 +93,11 @@ class SubmissionService(OpsEndpoints):
         self.metrics.unit = principal.unit
         return json_response(result.as_dict())
 
+    @api("GET", "/api/v1/initiatives/bulk/template.csv")
+    def bulk_template(self, request: Request) -> Response:
+        headers = {"Content-Disposition": 'attachment; filename="mau-nhap-sang-kien.csv"'}
+        return Response(bulk.template_csv(), headers=headers, content_type="text/csv; charset=utf-8")
+
     @api("GET", "/api/v1/initiatives")
     def list_initiatives(self, request: Request) -> Response:
         principal = self.auth.principal(request)
