@@ -52,6 +52,7 @@ class ConfirmingPublisher:
         self._pending: dict[int, str] = {}
         self._nacked: list[int] = []
         self._next_tag = 1
+        self._unroutable_logged: set[tuple[str, str]] = set()
 
     def _open(self) -> amqp.Channel:
         if self._channel is not None and self._conn is not None and self._conn.connected:
@@ -83,7 +84,9 @@ class ConfirmingPublisher:
     def _on_return(self, exc, exchange, routing_key, message) -> None:  # type: ignore[no-untyped-def]
         # Nothing is bound for this key: the broker confirms and drops it.
         metrics.OUTBOX_UNROUTABLE.labels(exchange=exchange, routing_key=routing_key).inc()
-        log.warning("event %s unroutable on %s (%s)", routing_key, exchange, exc)
+        if (exchange, routing_key) not in self._unroutable_logged:  # once per key, not per event
+            self._unroutable_logged.add((exchange, routing_key))
+            log.warning("no queue is bound for %s on %s; the broker dropped it (%s)", routing_key, exchange, exc)
 
     def publish_batch(self, messages: list[tuple[str, str, str, str, str]]) -> None:
         """messages: (exchange, routing_key, body, event_id, event_type). Raises unless all acked."""
