@@ -53,3 +53,14 @@ def test_read_and_change_rights_follow_the_unit_tree() -> None:
     assert not domain.can_change(Principal("r", "reviewer", "HN"), path, "x", [])
     assert domain.can_change(Principal("t", "support_team", "HN-KL"), path, "x", [])
     assert domain.can_change(Principal("a", "national_admin", "VGCL"), path, "x", [])
+
+
+def test_the_calendar_is_vietnams() -> None:
+    from datetime import UTC, datetime
+
+    from submission.commands import local_day
+
+    # 17:30 UTC on 31 May is already 1 June in Hà Nội: phase 2 has begun there.
+    moment = datetime(2022, 5, 31, 17, 30, tzinfo=UTC)
+    assert local_day(moment) == date(2022, 6, 1)
+    assert domain.phase_on([P1, P2], local_day(moment)) == P2

@@ -39,6 +39,7 @@ SETTINGS = {
         Setting("OUTBOX_POLL_SECONDS", "0.5", "Relay poll interval when nothing wakes it."),
         Setting("OUTBOX_RETENTION_HOURS", "168", "Published outbox rows are kept this long."),
         Setting("CONTRACTS_DIR", str(REPO_ROOT / "contracts"), "Event JSON Schemas."),
+        Setting("LOCAL_TIMEZONE", "Asia/Ho_Chi_Minh", "Calendar of phases, deadlines and 'today'."),
     )
 }
 

@@ -7,11 +7,13 @@ import json
 import uuid
 from datetime import UTC, date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from marshmallow import Schema, ValidationError
 from sqlalchemy.orm import Session
 
 from chassis.auth import Principal
+from chassis.config import setting
 from chassis.errors import Conflict, Forbidden, NotFound
 from chassis.validation import FieldError, flatten, validation_failed
 from submission import domain, events
@@ -42,6 +44,14 @@ def now_utc() -> datetime:
     return datetime.now(UTC)
 
 
+LOCAL = ZoneInfo(setting("LOCAL_TIMEZONE"))
+
+
+def local_day(moment: datetime) -> date:
+    """Phases and 'not in the future' follow the Vietnamese calendar, not UTC's."""
+    return moment.astimezone(LOCAL).date()
+
+
 def _content_errors(data: dict[str, Any], principal: Principal, today: date) -> list[FieldError]:
     errors = domain.share_errors([a["share_percent"] for a in data["authors"]])
     errors += domain.first_applied_errors(data.get("first_applied_on"), today)
@@ -68,10 +78,10 @@ def build_initiative(catalog: Catalog, principal: Principal, payload: Any, now: 
     data = load(INITIATIVE_IN, payload)
     unit = catalog.unit(data["unit"])
     programme = catalog.programme(data["programme"])
-    phase = programme.phase_on(now.date()) if programme else None
+    phase = programme.phase_on(local_day(now)) if programme else None
     errors = domain.unit_errors(unit.level if unit else None)
     errors += domain.programme_errors(programme is not None, phase)
-    errors += _content_errors(data, principal, now.date())
+    errors += _content_errors(data, principal, local_day(now))
     if errors:
         raise validation_failed(errors)
     assert unit is not None and phase is not None
@@ -175,7 +185,7 @@ def resubmit(session: Session, principal: Principal, initiative_id: str, payload
             "Chỉ sáng kiến bị trả lại để chỉnh sửa mới được nộp lại.",
         )
     # The resubmitter need not be an author when the support team acts for them.
-    errors = _content_errors(data, principal, now_utc().date())
+    errors = _content_errors(data, principal, local_day(now_utc()))
     if errors:
         raise validation_failed(errors)
     _apply_content(ini, data)
