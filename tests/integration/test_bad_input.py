@@ -107,3 +107,25 @@ def test_unknown_paths_and_methods_answer_json(api) -> None:  # type: ignore[no-
         f"{api}/api/v1/initiatives", params={"limit": "0"}, headers=token("reviewer", "HN"), timeout=10
     )
     assert limit.status_code == 422
+
+
+def test_nul_characters_are_refused_not_crashed_on(api, db_url) -> None:  # type: ignore[no-untyped-def]
+    body = requests.post(f"{api}/api/v1/initiatives", json=initiative(title="a\x00b"), headers=MEMBER, timeout=10)
+    assert body.status_code == 400 and body.json()["error"]["code"] == "invalid_characters"
+    query = requests.get(f"{api}/api/v1/units", params={"parent": "H\x00N"}, timeout=10)
+    assert query.status_code == 400
+    path = requests.get(f"{api}/api/v1/units/H%00N", timeout=10)
+    assert path.status_code == 400
+    rows = "\n".join(
+        [",".join(["title", "field", "target_group", "problem", "solution", "novelty", "scope", "unit", "programme",
+                   "author1_name", "author1_share"]),
+         ",".join(["a\x00b", "other", "5", "p", "s", "n", "sc", UNIT, "LDST2026", "A", "100"])]
+    )  # fmt: skip
+    bulk = requests.post(
+        f"{api}/api/v1/initiatives/bulk",
+        data=rows.encode(),
+        headers={**token("support_team", "HN-KL"), "Content-Type": "text/csv"},
+        timeout=10,
+    )
+    assert bulk.status_code == 200 and bulk.json()["rejected"] == 1, bulk.text
+    assert count(db_url, "initiatives") == 0

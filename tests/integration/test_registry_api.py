@@ -84,3 +84,51 @@ def test_member_registration_keeps_contacts_out_of_events(api, tap) -> None:  # 
     )
     bad = post(f"{api}/api/v1/members", {**body, "member_id": "x y", "email": "not-mail"}, token("support_team", UPPER))
     assert bad.status_code == 422 and {"member_id", "email"} <= set(bad.json()["error"]["fields"])
+
+
+def test_unit_admin_registers_a_grassroots_unit_under_their_subtree(api, tap) -> None:  # type: ignore[no-untyped-def]
+    events = tap(["unit.registered.HN"])
+    admin = token("unit_admin", "HN", "admin-hn")
+    body = {"code": "HN-KL-C099", "name": "Công đoàn cơ sở Công ty Demo mới", "level": "grassroots",
+            "parent": UPPER, "block": "enterprise"}  # fmt: skip
+    created = post(f"{api}/api/v1/units", body, admin)
+    assert created.status_code == 201, created.text
+    assert post(f"{api}/api/v1/units", body, admin).status_code == 200  # same again: nothing new
+    _, event = events.get()
+    assert contract_errors(event) == [] and event["data"]["path"] == ["VGCL", "HN", UPPER, "HN-KL-C099"]
+    events.assert_quiet()
+    # It takes initiatives at once.
+    member = token("member", "HN-KL-C099", "dv-moi")
+    from tests.factories import initiative
+
+    ini = initiative(unit="HN-KL-C099", authors=[{"name": "A", "member_id": "dv-moi", "share_percent": 100}])
+    assert post(f"{api}/api/v1/initiatives", ini, member).status_code == 201
+
+    changed = post(f"{api}/api/v1/units", {**body, "name": "Tên khác"}, admin)
+    assert changed.status_code == 409
+    assert post(f"{api}/api/v1/units", {**body, "code": "HN-KL-C100"}, token("unit_admin", "THO")).status_code == 403
+    bad = post(f"{api}/api/v1/units", {**body, "code": "THO-X-C1", "block": None, "parent": "HN-KL-C001"}, admin)
+    assert bad.status_code == 422
+    assert {"level", "code", "block"} <= set(bad.json()["error"]["fields"])
+    unknown = post(f"{api}/api/v1/units", {**body, "parent": "HN-NOPE"}, admin)
+    assert unknown.status_code == 422 and "parent" in unknown.json()["error"]["fields"]
+    wrong_shape = post(f"{api}/api/v1/units", {**body, "code": "HN-C1", "level": "upper", "parent": UPPER}, admin)
+    assert wrong_shape.status_code == 422 and {"level", "block"} <= set(wrong_shape.json()["error"]["fields"])
+
+
+def test_support_team_lists_its_members(api) -> None:  # type: ignore[no-untyped-def]
+    team = token("support_team", UPPER)
+    for i in range(3):
+        body = {"member_id": f"dv-list-{i}", "full_name": f"Đoàn viên {i}", "unit": UNIT}
+        assert post(f"{api}/api/v1/members", body, team).status_code == 201
+    page = requests.get(
+        f"{api}/api/v1/members", params={"unit": "HN", "limit": 2}, headers=token("unit_admin", "HN"), timeout=10
+    )
+    assert page.status_code == 200 and page.json()["total"] == 3 and len(page.json()["items"]) == 2
+    assert (
+        requests.get(
+            f"{api}/api/v1/members", params={"unit": "HN"}, headers=token("support_team", "THO"), timeout=10
+        ).status_code
+        == 403
+    )
+    assert requests.get(f"{api}/api/v1/members", headers=token("member", UNIT), timeout=10).status_code == 403

@@ -23,6 +23,7 @@ from chassis.errors import (
     UnsupportedMediaType,
     error_response,
 )
+from chassis.validation import has_nul
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +70,13 @@ class ApiHandler(HttpRequestHandler):
         kwargs.setdefault("expected_exceptions", (ApiError,))
         super().__init__(method, url, **kwargs)
 
+    def get_entrypoint_parameters(self, request: Request) -> tuple[tuple, dict]:
+        # PostgreSQL text cannot hold NUL; refuse it at the edge rather than fail deep inside.
+        values = [request.path, *request.args.values(), *request.path_values.values()]
+        if any("\x00" in str(v) for v in values):
+            raise BadCharacters()
+        return super().get_entrypoint_parameters(request)
+
     def response_from_exception(self, exc: Exception) -> Response:
         if isinstance(exc, ApiError):
             return exc.response()
@@ -106,9 +114,18 @@ def read_json(request: Request, limit: int = MAX_JSON_BYTES) -> Any:
     if len(raw) > limit:
         raise PayloadTooLarge()
     try:
-        return json.loads(raw)
+        body = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise MalformedJson(f"The body is not valid JSON: {exc}") from exc
+    if b"\\u0000" in raw and has_nul(body):
+        raise BadCharacters()
+    return body
+
+
+class BadCharacters(ApiError):
+    status, code = 400, "invalid_characters"
+    message_vi = "Dữ liệu chứa ký tự NUL (0x00) không được chấp nhận."
+    message_en = "The request contains a NUL (0x00) character, which is not accepted."
 
 
 class Auth(DependencyProvider):

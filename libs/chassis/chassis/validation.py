@@ -41,6 +41,17 @@ _VI: list[tuple[re.Pattern[str], str]] = [
 ]
 
 
+def has_nul(value: object) -> bool:
+    """True if any string in a JSON-like value holds NUL, which PostgreSQL text refuses."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(has_nul(k) or has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(has_nul(v) for v in value)
+    return False
+
+
 def to_vietnamese(message: str) -> str:
     for pattern, vi in _VI:
         if pattern.match(message):

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from chassis.auth import Principal
 from chassis.errors import ApiError, Forbidden, ValidationFailed
-from chassis.validation import FieldError, validation_failed
+from chassis.validation import FieldError, has_nul, validation_failed
 from submission import events
 from submission.catalog import Catalog
 from submission.commands import build_initiative, digest, now_utc
@@ -214,6 +214,10 @@ def _import_batch(
     for number, payload, key in keyed:
         if key in seen:
             result.duplicates += 1
+            continue
+        if has_nul(payload):
+            nul = FieldError("_row", "The row contains a NUL (0x00) character.", "Dòng chứa ký tự NUL (0x00).")
+            result.reject(number, validation_failed([nul]))
             continue
         try:
             ini = build_initiative(catalog, principal, payload, now)

@@ -18,8 +18,8 @@ from chassis.errors import Conflict, Forbidden, NotFound
 from chassis.validation import FieldError, flatten, validation_failed
 from submission import domain, events
 from submission.catalog import Catalog
-from submission.models import Author, IdempotencyKey, Initiative, Member, Target
-from submission.schemas import InitiativeContent, InitiativeIn, MemberIn, TargetIn, WithdrawIn
+from submission.models import Author, IdempotencyKey, Initiative, Member, Target, Unit
+from submission.schemas import InitiativeContent, InitiativeIn, MemberIn, TargetIn, UnitIn, WithdrawIn
 
 # marshmallow schemas are safe to reuse; building one per request costs more than loading.
 INITIATIVE_IN = InitiativeIn()
@@ -267,3 +267,30 @@ def register_member(session: Session, principal: Principal, payload: Any) -> tup
     session.flush()
     events.member_registered(session, member, unit.top_unit)
     return member, True
+
+
+def register_unit(session: Session, principal: Principal, payload: Any) -> tuple[Unit, bool]:
+    """A unit admin adds an upper-grassroots or grassroots unit under their subtree.
+
+    Returns (unit, created); registering the same unit again changes nothing.
+    """
+    data = load(UnitIn(), payload)
+    parent = Catalog(session).unit(data["parent"])
+    errors = domain.unit_registration_errors(
+        data["code"], data["level"], data["block"], parent.level if parent else None, parent.top if parent else None
+    )
+    if errors:
+        raise validation_failed(errors)
+    assert parent is not None
+    principal.require(("unit_admin", "national_admin"), parent.path_codes)
+    wanted = {**data, "top": parent.top_unit, "cluster": None, "path": f"{parent.path}{data['code']}/"}
+    existing = session.get(Unit, data["code"])
+    if existing is not None:
+        if any(getattr(existing, k) != v for k, v in wanted.items()):
+            raise Conflict("This unit code is already registered differently.", "Mã đơn vị này đã được đăng ký khác.")
+        return existing, False
+    unit = Unit(**wanted)
+    session.add(unit)
+    session.flush()
+    events.unit_registered(session, unit)
+    return unit, True

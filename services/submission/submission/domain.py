@@ -130,3 +130,45 @@ def can_change(
     if principal.role == "member":
         return principal.sub == submitted_by or principal.sub in author_ids
     return principal.role in ("support_team", "unit_admin", "national_admin") and principal.in_scope(unit_path)
+
+
+# Which level may sit under which: the registry's tree shape.
+CHILD_LEVELS = {"top": ("upper", "grassroots"), "upper": ("grassroots",)}
+
+
+def unit_registration_errors(
+    code: str, level: str, block: str | None, parent_level: str | None, top: str | None
+) -> list[FieldError]:
+    """A new upper-grassroots or grassroots unit under an existing unit of the tree."""
+    if parent_level is None:
+        return [FieldError("parent", "Unknown parent unit.", "Đơn vị cấp trên không tồn tại.")]
+    errors = []
+    if level not in CHILD_LEVELS.get(parent_level, ()):
+        errors.append(
+            FieldError(
+                "level",
+                f"A {level} unit cannot sit under a {parent_level} unit.",
+                f"Đơn vị cấp {level} không thể trực thuộc đơn vị cấp {parent_level}.",
+            )
+        )
+    if top and not code.startswith(f"{top}-"):
+        errors.append(
+            FieldError(
+                "code",
+                f"Codes of units under {top} start with '{top}-'.",
+                f"Mã đơn vị trực thuộc {top} phải bắt đầu bằng '{top}-'.",
+            )
+        )
+    if level == "grassroots" and block is None:
+        errors.append(
+            FieldError(
+                "block",
+                "A grassroots unit belongs to the enterprise or the administration block.",
+                "Công đoàn cơ sở phải thuộc khối doanh nghiệp hoặc khối hành chính sự nghiệp.",
+            )
+        )
+    if level == "upper" and block is not None:
+        errors.append(
+            FieldError("block", "Only grassroots units have a block.", "Chỉ công đoàn cơ sở mới thuộc một khối.")
+        )
+    return errors

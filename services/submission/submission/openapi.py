@@ -172,7 +172,17 @@ def _operations() -> dict[str, dict[str, Any]]:
                     _query("offset", "Offset", {"type": "integer", "minimum": 0, "maximum": 10**9}),
                 ],
                 "responses": {"200": {"description": "Units", **_json("UnitPage")}, **_errors(422)},
-            }
+            },
+            "post": {
+                "summary": "Register an upper-grassroots or grassroots unit (unit admin of an ancestor)",
+                "security": secured,
+                "requestBody": {"required": True, **_json("UnitIn")},
+                "responses": {
+                    "201": {"description": "Registered", **_json("UnitOut")},
+                    "200": {"description": "Already registered", **_json("UnitOut")},
+                    **_errors(*WRITE, 409),
+                },
+            },
         },
         "/api/v1/units/{code}": {
             "get": {
@@ -223,6 +233,16 @@ def _operations() -> dict[str, dict[str, Any]]:
             },
         },
         "/api/v1/members": {
+            "get": {
+                "summary": "Members of a unit subtree (support team and admins)",
+                "security": secured,
+                "parameters": [
+                    _query("unit", "Subtree root (default: the caller's unit)"),
+                    _query("limit", "Page size, 1–1000", {"type": "integer", "minimum": 1, "maximum": 1000}),
+                    _query("offset", "Offset", {"type": "integer", "minimum": 0, "maximum": 10**9}),
+                ],
+                "responses": {"200": {"description": "Members", **_json("MemberPage")}, **_errors(401, 403, 422)},
+            },
             "post": {
                 "summary": "Register a member (đoàn viên) of a grassroots unit",
                 "security": secured,
@@ -232,7 +252,7 @@ def _operations() -> dict[str, dict[str, Any]]:
                     "200": {"description": "Already registered", **_json("MemberOut")},
                     **_errors(*WRITE, 409),
                 },
-            }
+            },
         },
         "/api/v1/members/{member_id}": {
             "get": {
@@ -262,16 +282,21 @@ def document() -> dict[str, Any]:
         "WithdrawIn",
         "UnitOut",
         "UnitPage",
+        "UnitIn",
         "ProgrammeOut",
         "TargetIn",
         "TargetOut",
         "MemberIn",
         "MemberOut",
+        "MemberPage",  # after MemberOut, which it nests
         "BulkResult",
     ):
         spec.components.schema(name, schema=getattr(schemas, name))
     spec.components.schema("Error", ERROR)
     spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
     for path, operations in _operations().items():
+        for operation in operations.values():
+            # Any request can be refused at the edge (NUL characters, malformed input).
+            operation["responses"].setdefault("400", _errors(400)["400"])
         spec.path(path=path, operations=operations)
     return spec.to_dict()

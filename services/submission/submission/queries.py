@@ -7,7 +7,7 @@ import binascii
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, exists, or_, select
+from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from chassis.auth import Principal
@@ -139,3 +139,19 @@ def get_member(session: Session, principal: Principal, member_id: str) -> Member
         unit = session.get_one(Unit, member.unit)
         principal.require(("support_team", "unit_admin", "national_admin"), unit.path_codes)
     return member
+
+
+def list_members(session: Session, principal: Principal, args: Any) -> tuple[list[Member], int]:
+    """The members of a unit subtree, for its support team and admins."""
+    unit = session.get(Unit, args.get("unit") or principal.unit)
+    if unit is None:
+        raise validation_failed([FieldError("unit", "Unknown unit code.", "Mã đơn vị không tồn tại.")])
+    principal.require(("support_team", "unit_admin", "national_admin"), unit.path_codes)
+    offset = _int_arg(args, "offset", 0, 0, 10**9)
+    limit = _int_arg(args, "limit", 100, 1, 1000)
+    subtree = (
+        select(Member).join(Unit, Unit.code == Member.unit).where(Unit.path.startswith(unit.path, autoescape=True))
+    )
+    total = session.scalar(select(func.count()).select_from(subtree.subquery())) or 0
+    rows = session.scalars(subtree.order_by(Member.member_id).offset(offset).limit(limit))
+    return list(rows), int(total)

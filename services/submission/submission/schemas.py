@@ -121,6 +121,14 @@ class UnitOut(Schema):
     block = fields.String(allow_none=True)
 
 
+class UnitIn(Schema):
+    code = fields.String(required=True, validate=validate.Regexp(r"^[A-Z][A-Z0-9]*(-[A-Z0-9]+)+$"))
+    name = fields.String(required=True, validate=validate.Length(1, 300))
+    level = fields.String(required=True, validate=validate.OneOf(["upper", "grassroots"]))
+    parent = fields.String(required=True, validate=UNIT_CODE)
+    block = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(["enterprise", "administration"]))
+
+
 class UnitPage(Schema):
     items = fields.List(fields.Nested(UnitOut))
     total = fields.Integer()
@@ -164,6 +172,11 @@ class MemberIn(Schema):
 
 class MemberOut(MemberIn):
     registered_at = UtcDateTime()
+
+
+class MemberPage(Schema):
+    items = fields.List(fields.Nested(MemberOut))
+    total = fields.Integer()
 
 
 class BulkRowError(Schema):

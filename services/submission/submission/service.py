@@ -136,6 +136,15 @@ class SubmissionService(OpsEndpoints):
             body = {"items": _dump(UNIT, units, many=True), "total": total}
         return json_response(body)
 
+    @api("POST", "/api/v1/units")
+    def register_unit(self, request: Request) -> Response:
+        principal = self.auth.principal(request)
+        payload = read_json(request)
+        with self.db.transaction() as session:
+            unit, created = commands.register_unit(session, principal, payload)
+            body = _dump(UNIT, unit)
+        return json_response(body, 201 if created else 200)
+
     @api("GET", "/api/v1/units/<string:code>")
     def get_unit(self, request: Request, code: str) -> Response:
         with self.db.read() as session:
@@ -172,6 +181,14 @@ class SubmissionService(OpsEndpoints):
             member, created = commands.register_member(session, principal, payload)
             body = _dump(MEMBER, member)
         return json_response(body, 201 if created else 200)
+
+    @api("GET", "/api/v1/members")
+    def list_members(self, request: Request) -> Response:
+        principal = self.auth.principal(request)
+        with self.db.read() as session:
+            members, total = queries.list_members(session, principal, request.args)
+            body = {"items": _dump(MEMBER, members, many=True), "total": total}
+        return json_response(body)
 
     @api("GET", "/api/v1/members/<string:member_id>")
     def get_member(self, request: Request, member_id: str) -> Response:
