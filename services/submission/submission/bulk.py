@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import csv
 import io
+import shutil
+import tempfile
 import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
@@ -18,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from chassis.auth import Principal
-from chassis.errors import ApiError, Forbidden, ValidationFailed
+from chassis.errors import ApiError, Forbidden, UnsupportedMediaType, ValidationFailed
 from chassis.validation import FieldError, has_nul, validation_failed
 from submission import events
 from submission.catalog import Catalog
@@ -171,6 +173,36 @@ def rows_of(stream: IO[bytes], filename: str, content_type: str) -> Iterator[tup
     if filename.lower().endswith(".xlsx") or content_type in XLSX_TYPES[:1]:
         return xlsx_rows(stream)
     return csv_rows(stream)
+
+
+def rows_of_request(request: Any) -> Iterator[tuple[int, dict[str, Any]]]:
+    """The rows of an upload: a multipart `file` field, or a raw text/csv or XLSX body."""
+    if request.mimetype == "multipart/form-data":
+        upload = request.files.get("file")
+        if upload is None:
+            missing = FieldError("file", "Attach the CSV or XLSX file here.", "Hãy đính kèm tệp CSV hoặc XLSX.")
+            raise validation_failed([missing])
+        stream, filename, mimetype = upload.stream, upload.filename or "", upload.mimetype
+    elif request.mimetype in ("text/csv", *XLSX_TYPES):
+        stream, filename, mimetype = request.stream, "", request.mimetype
+    else:
+        raise UnsupportedMediaType(
+            "Upload a CSV or XLSX file (multipart/form-data, text/csv or XLSX).",
+            "Hãy tải lên tệp CSV hoặc XLSX.",
+        )
+    if mimetype in XLSX_TYPES or filename.lower().endswith(".xlsx"):
+        stream = _seekable(stream)
+    return rows_of(stream, filename, mimetype)
+
+
+def _seekable(stream: Any) -> Any:
+    """openpyxl needs to seek; a raw request stream is spooled to a temporary file first."""
+    if getattr(stream, "seekable", lambda: False)():
+        return stream
+    spooled = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115 - returned open
+    shutil.copyfileobj(stream, spooled)
+    spooled.seek(0)
+    return spooled
 
 
 @dataclass
