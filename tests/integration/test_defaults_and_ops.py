@@ -76,6 +76,8 @@ def test_health_readiness_and_metrics(api) -> None:  # type: ignore[no-untyped-d
     assert 'entrypoint_calls_total{entrypoint="submit_initiative",service="submission",status="201",unit="HN"}' in text
     assert "entrypoint_duration_seconds_bucket" in text
     assert 'outbox_published_events_total{event_type="initiative.submitted",service="submission"}' in text
+    assert 'outbox_pending_events{service="submission"}' in text
+    assert 'outbox_oldest_pending_age_seconds{service="submission"}' in text
 
 
 def test_broker_check_fails_when_the_broker_is_unreachable() -> None:

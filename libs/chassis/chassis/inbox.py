@@ -45,6 +45,9 @@ def idempotent(consumer: str, db_attr: str = "db") -> Callable[[Handler], Callab
     def decorate(handler: Handler) -> Callable[[Any, dict], Any]:
         @functools.wraps(handler)
         def wrapper(self: Any, event: dict[str, Any]) -> Any:
+            worker_metrics = getattr(self, "metrics", None)
+            if worker_metrics is not None:  # label the entrypoint's metrics with the event's unit
+                worker_metrics.unit = str(event.get("unit", ""))
             with getattr(self, db_attr).transaction() as session:
                 if not claim(session, consumer, event):
                     metrics.EVENTS_CONSUMED.labels(
