@@ -23,7 +23,7 @@ help:
 	@echo "make lint   - ruff"
 
 $(STAMP): requirements.lock pyproject.toml
-	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) is required (apt-get install python3 python3-venv)"; exit 1; }
+	@bash scripts/ensure-services.sh python
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q -r requirements.lock
 	$(PY) -m pip install -q --no-deps --no-build-isolation -e .

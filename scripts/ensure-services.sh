@@ -44,11 +44,19 @@ ensure_rabbitmq() {
   echo "RabbitMQ ready on 127.0.0.1:5672 (management on :15672)"
 }
 
+ensure_python() {
+  # Debian ships python3.11 without venv/ensurepip; the project needs both.
+  if ! command -v python3.11 >/dev/null || ! python3.11 -c "import ensurepip, venv" 2>/dev/null; then
+    apt_install python3.11 python3.11-venv
+  fi
+}
+
 pg_ok() { PGPASSWORD="$PG_PASSWORD" psql -h 127.0.0.1 -U postgres -d postgres -tAc "select 1" >/dev/null 2>&1; }
 
 ensure_postgres() {
   if ! command -v psql >/dev/null || ! ls /etc/postgresql/*/main >/dev/null 2>&1; then
-    port_open 5432 || apt_install postgresql postgresql-client
+    if port_open 5432; then command -v psql >/dev/null || apt_install postgresql-client
+    else apt_install postgresql postgresql-client; fi
   fi
   if ! port_open 5432; then
     echo "starting PostgreSQL"

@@ -26,11 +26,9 @@ $PY contracts/examples/subscriber.py --queue demo-subscriber.hn --binding 'initi
   >var/log/subscriber-hn.log 2>&1 &
 pids+=($!)
 
-for _ in $(seq 1 60); do
-  curl -fsS "http://$API/readyz" >/dev/null 2>&1 && break
-  sleep 0.5
-done
-curl -fsS "http://$API/readyz" >/dev/null || { echo "submission did not become ready; see var/log/submission.log" >&2; exit 1; }
+ready() { $PY -c "import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=2)" "http://$API/readyz" 2>/dev/null; }
+for _ in $(seq 1 60); do ready && break; sleep 0.5; done
+ready || { echo "submission did not become ready; see var/log/submission.log" >&2; exit 1; }
 
 $PY scripts/demo_data.py "http://$API"
 
