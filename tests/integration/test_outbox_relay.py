@@ -171,3 +171,23 @@ def test_published_rows_are_pruned_after_retention_pending_rows_never(db_url, ra
     assert relay.prune() == 0
     relay.close()
     engine.dispose()
+
+
+def test_a_commit_wakes_the_relay_without_waiting_for_its_poll(container_factory, make_config, db_url, tap) -> None:  # type: ignore[no-untyped-def]
+    from submission.service import SubmissionService
+    from tests.conftest import token
+    from tests.factories import UNIT
+    from tests.integration.conftest import post
+
+    config = make_config(db_url, OUTBOX_POLL_SECONDS=600)  # a poll alone would take ten minutes
+    container_factory(SubmissionService, config).start()
+    events = tap(["initiative.submitted.HN"])
+    api = f"http://{config['WEB_SERVER_ADDRESS']}"
+    for i in range(3):
+        assert (
+            post(
+                f"{api}/api/v1/initiatives", initiative(title=f"Đánh thức {i}"), token("member", UNIT, "dv-an")
+            ).status_code
+            == 201
+        )
+        events.get(timeout=15)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -12,29 +14,51 @@ from chassis.contracts import ensure_valid
 from chassis.envelope import dumps, new_event, routing_key
 from chassis.tables import outbox
 
+# Set on a session that staged events; the in-process relay wakes when it commits.
+WRITTEN = "outbox_written"
 
-def record_event(
-    session: Session,
-    exchange: str,
-    event_type: str,
-    data: dict[str, Any],
-    *,
-    source: str,
-    subject: str,
-    top_unit: str,
-    version: int = 1,
-) -> dict[str, Any]:
-    """Build the CloudEvent, check it against its contract and stage it for the relay."""
-    event = new_event(event_type, data, source=source, subject=subject, unit=top_unit, version=version)
-    ensure_valid(event)
-    session.execute(
-        insert(outbox).values(
-            event_id=event["id"],
-            event_type=event_type,
-            exchange=exchange,
-            routing_key=routing_key(event_type, top_unit),
-            body=dumps(event),
-            created_at=datetime.now(UTC),
+
+@dataclass(frozen=True)
+class Outgoing:
+    exchange: str
+    event_type: str
+    data: dict[str, Any]
+    source: str
+    subject: str
+    top_unit: str
+    version: int = 1
+
+
+def record_events(session: Session, outgoing: Iterable[Outgoing]) -> list[dict[str, Any]]:
+    """Builds each CloudEvent, checks it against its contract and stages all in one INSERT."""
+    events, rows = [], []
+    now = datetime.now(UTC)
+    for item in outgoing:
+        event = new_event(
+            item.event_type,
+            item.data,
+            source=item.source,
+            subject=item.subject,
+            unit=item.top_unit,
+            version=item.version,
         )
-    )
-    return event
+        ensure_valid(event)
+        events.append(event)
+        rows.append(
+            {
+                "event_id": event["id"],
+                "event_type": item.event_type,
+                "exchange": item.exchange,
+                "routing_key": routing_key(item.event_type, item.top_unit),
+                "body": dumps(event),
+                "created_at": now,
+            }
+        )
+    if rows:
+        session.execute(insert(outbox), rows)
+        session.info[WRITTEN] = True
+    return events
+
+
+def record_event(session: Session, item: Outgoing) -> dict[str, Any]:
+    return record_events(session, [item])[0]

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from chassis import metrics
 from chassis.config import setting
 from chassis.db import Database, make_engine
+from chassis.outbox import WRITTEN
 from chassis.relay import OutboxRelay
 
 log = logging.getLogger(__name__)
@@ -22,14 +23,10 @@ log = logging.getLogger(__name__)
 _wakers: weakref.WeakSet = weakref.WeakSet()
 
 
-def mark_outbox_written(session: Session) -> None:
-    session.info["outbox_written"] = True
-
-
 @event.listens_for(Session, "after_commit")
 def _wake_relays(session: Session) -> None:
     # Publish right after the commit instead of waiting for the next poll.
-    if session.info.pop("outbox_written", False):
+    if session.info.pop(WRITTEN, False):
         for waker in list(_wakers):
             waker.wake()
 
@@ -96,7 +93,7 @@ class OutboxRelayRunner(DependencyProvider):
         databases = [d for d in self.container.dependencies if isinstance(d, Database)]
         engine = databases[0].engine if databases else make_engine(config["DATABASE_URL"])
         relay = make_relay(engine, config["AMQP_URI"], self.container.service_name)
-        self.loop = RelayLoop(relay, float(setting("OUTBOX_POLL_SECONDS")))
+        self.loop = RelayLoop(relay, float(config.get("OUTBOX_POLL_SECONDS", setting("OUTBOX_POLL_SECONDS"))))
         self._wakeup = eventlet.event.Event()
         self._running = True
         _wakers.add(self)

@@ -272,8 +272,7 @@ def _import_batch(
         IdempotencyKey(scope=BULK_SCOPE, key=key, request_digest=key, initiative_id=ini.id, created_at=now)
         for ini, key in accepted
     )
-    for ini, _ in accepted:
-        events.initiative_submitted(session, ini)
+    events.initiatives_submitted(session, [ini for ini, _ in accepted])
     result.accepted += len(accepted)
 
 

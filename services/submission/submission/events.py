@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from chassis.outbox import record_event
+from chassis.outbox import Outgoing, record_event, record_events
 from submission import EXCHANGE, SOURCE
 from submission.models import Initiative, Member, Target, Unit
 
@@ -47,13 +47,26 @@ def initiative_data(ini: Initiative) -> dict[str, Any]:
     }
 
 
+def _outgoing(event_type: str, data: dict[str, Any], subject: str, top: str) -> Outgoing:
+    return Outgoing(EXCHANGE, event_type, data, SOURCE, subject, top)
+
+
 def _record(session: Session, event_type: str, data: dict[str, Any], subject: str, top: str) -> dict:
-    return record_event(session, EXCHANGE, event_type, data, source=SOURCE, subject=subject, top_unit=top)
+    return record_event(session, _outgoing(event_type, data, subject, top))
+
+
+def _submitted(ini: Initiative) -> Outgoing:
+    event_type = "initiative.submitted" if ini.revision == 1 else "initiative.resubmitted"
+    return _outgoing(event_type, initiative_data(ini), ini.id, ini.top_unit)
 
 
 def initiative_submitted(session: Session, ini: Initiative) -> dict:
-    event_type = "initiative.submitted" if ini.revision == 1 else "initiative.resubmitted"
-    return _record(session, event_type, initiative_data(ini), ini.id, ini.top_unit)
+    return record_event(session, _submitted(ini))
+
+
+def initiatives_submitted(session: Session, inis: list[Initiative]) -> list[dict]:
+    """A bulk import's events, staged in one statement."""
+    return record_events(session, [_submitted(ini) for ini in inis])
 
 
 def initiative_withdrawn(session: Session, ini: Initiative, by: str, role: str) -> dict:
