@@ -9,6 +9,7 @@ writes var/bench/submit.json. The baseline is raw pika publish-with-confirms on 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import statistics
@@ -147,11 +148,9 @@ def main() -> None:
     base = "http://127.0.0.1:8099"
     try:
         for _ in range(100):
-            try:
+            with contextlib.suppress(requests.RequestException):
                 if requests.get(f"{base}/readyz", timeout=1).status_code == 200:
                     break
-            except requests.RequestException:
-                pass
             time.sleep(0.2)
         latencies: list[float] = []
         errors = [0]

@@ -72,12 +72,9 @@ class EventTap:
         assert message is None, f"unexpected event {message.delivery_info['routing_key']}"
 
     def close(self) -> None:
-        try:
+        with contextlib.suppress(*BROKER_ERRORS):
             self.bound.delete()
-        except BROKER_ERRORS:
-            pass
-        finally:
-            self.conn.release()
+        self.conn.release()
 
 
 @pytest.fixture

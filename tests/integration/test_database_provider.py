@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 import eventlet
+import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import sessionmaker
 
@@ -40,12 +41,9 @@ def test_slow_query_does_not_freeze_other_greenthreads(db_url) -> None:  # type:
 def test_a_transaction_rolls_back_on_error(db_url) -> None:  # type: ignore[no-untyped-def]
     db = Db(sessionmaker(bind=make_engine(db_url)))
     marker = f"rollback-{time.time_ns()}"
-    try:
-        with db.transaction() as session:
-            session.execute(text("INSERT INTO clusters (code, name) VALUES (:c, :n)"), {"c": marker[-20:], "n": marker})
-            raise RuntimeError("fail after writing")
-    except RuntimeError:
-        pass
+    with pytest.raises(RuntimeError), db.transaction() as session:
+        session.execute(text("INSERT INTO clusters (code, name) VALUES (:c, :n)"), {"c": marker[-20:], "n": marker})
+        raise RuntimeError("fail after writing")
     with db.read() as session:
         assert session.execute(text("SELECT count(*) FROM clusters WHERE name = :n"), {"n": marker}).scalar_one() == 0
     db.engine.dispose()

@@ -29,7 +29,7 @@ def test_tokens_verify_against_a_jwks_endpoint() -> None:
             self.wfile.write(jwks)
 
         def log_message(self, *args: object) -> None:
-            pass
+            """Quiet: the test output is not the place for access logs."""
 
     server = HTTPServer(("127.0.0.1", 0), Jwks)
     threading.Thread(target=server.serve_forever, daemon=True).start()

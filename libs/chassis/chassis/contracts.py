@@ -14,7 +14,7 @@ from chassis.envelope import schema_version
 
 
 class ContractViolation(ValueError):
-    pass
+    """An event that does not match its published JSON Schema."""
 
 
 @cache

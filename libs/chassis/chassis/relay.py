@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 
 
 class PublishFailed(RuntimeError):
-    pass
+    """The broker refused, dropped or did not confirm a batch: its rows stay pending."""
 
 
 def amqp_connection(uri: str, heartbeat: int = 30) -> amqp.Connection:
