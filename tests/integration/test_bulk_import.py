@@ -192,14 +192,8 @@ def test_the_template_imports_as_it_is(api, db_url) -> None:  # type: ignore[no-
     assert (result["accepted"], result["rejected"]) == (1, 0), result
 
 
-def test_fifty_thousand_rows_import_in_flat_memory(db_url, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    path = tmp_path / "peak-week.csv"
-    with path.open("w", newline="", encoding="utf-8") as f:
-        writer = csv.writer(f)
-        writer.writerow(HEADER)
-        for i in range(50_000):
-            writer.writerow(row(i, problem="Hiện trạng " * 10, solution="Giải pháp " * 20))
-    # Run the command in a child that reports its own peak resident memory when done.
+def _import_peak_mb(db_url: str, path: Path) -> float:
+    """Runs the command-line import in a child that reports its own peak resident memory."""
     probe = (
         "import resource, runpy, sys\n"
         "sys.argv = ['submission.cli', 'import', sys.argv[1], '--unit', sys.argv[2], '--member', 'tht-kl']\n"
@@ -211,10 +205,23 @@ def test_fifty_thousand_rows_import_in_flat_memory(db_url, tmp_path) -> None:  #
         env={**os.environ, "SUBMISSION_DATABASE_URL": db_url},
         capture_output=True, text=True, timeout=900, cwd=ROOT,
     )  # fmt: skip
-    assert run.returncode == 0, run.stderr[-3000:]
-    assert '"accepted": 50000' in run.stdout, run.stdout
-    maxrss_mb = int(run.stdout.rsplit("maxrss_kb", 1)[1].split()[0]) / 1024
-    # Measured here: holding the 50,000 parsed rows alone peaks at ~190 MB, before any
-    # model objects; importing them in streamed batches peaks at ~100 MB.
-    assert maxrss_mb < 160, f"peak {maxrss_mb:.0f} MB"
-    assert count(db_url, "initiatives") == 50_000 and count(db_url, "outbox") == 50_000
+    assert run.returncode == 0 and '"rejected": 0' in run.stdout, run.stdout + run.stderr[-3000:]
+    return int(run.stdout.rsplit("maxrss_kb", 1)[1].split()[0]) / 1024
+
+
+def test_fifty_thousand_rows_import_in_flat_memory(db_url, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    def write(path: Path, start: int, n: int) -> Path:
+        with path.open("w", newline="", encoding="utf-8") as f:
+            writer = csv.writer(f)
+            writer.writerow(HEADER)
+            for i in range(start, start + n):
+                writer.writerow(row(i, problem="Hiện trạng " * 10, solution="Giải pháp " * 20))
+        return path
+
+    small = _import_peak_mb(db_url, write(tmp_path / "small.csv", 0, 5_000))
+    large = _import_peak_mb(db_url, write(tmp_path / "large.csv", 5_000, 50_000))
+    print(f"peak RSS: 5,000 rows {small:.0f} MB, 50,000 rows {large:.0f} MB")
+    # Holding the 50,000 parsed rows alone takes ~190 MB here (45,000 more rows: ~+150 MB).
+    # Streamed in batches, ten times the rows must cost far less than that.
+    assert large - small < 60, f"5,000 rows: {small:.0f} MB, 50,000 rows: {large:.0f} MB"
+    assert count(db_url, "initiatives") == 55_000 and count(db_url, "outbox") == 55_000

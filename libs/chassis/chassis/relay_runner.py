@@ -45,18 +45,18 @@ class RelayLoop:
         """Does one round of work; returns how long to wait before the next."""
         try:
             published = self.relay.drain(max_batches=20)
+            now = time.monotonic()
+            if now - self._last_gauge > 5:
+                self._refresh_gauges()
+                self._last_gauge = now
+            if now - self._last_prune > 3600:
+                self.relay.prune()
+                self._last_prune = now
             self.failures = 0
         except Exception as exc:  # noqa: BLE001 - broker or database down: retry, never stop relaying
             self.failures += 1
             log.warning("outbox relay failed (%s), retry %d", exc, self.failures)
             return min(0.5 * 2 ** min(self.failures, 5), 10.0)
-        now = time.monotonic()
-        if now - self._last_gauge > 5:
-            self._refresh_gauges()
-            self._last_gauge = now
-        if now - self._last_prune > 3600:
-            self.relay.prune()
-            self._last_prune = now
         return 0.0 if published >= self.relay.batch_size else self.poll_seconds
 
     def _refresh_gauges(self) -> None:
