@@ -12,6 +12,7 @@ from nameko.dependency_providers import Config
 from chassis.db import Database
 from chassis.envelope import dumps, new_event
 from chassis.handler import unit_event_handler
+from chassis.inbox import idempotent
 from chassis.relay import amqp_connection
 from tests.conftest import token
 from tests.factories import UNIT, initiative
@@ -137,3 +138,58 @@ def test_other_units_are_not_consumed_and_garbage_is_dead_lettered_at_once(
     wait_for(two_dead, timeout=20)
     assert FailingService.attempts == []  # neither reached the handler; THO was never routed here
     assert {d["headers"]["x-death"][0]["reason"] for d in dead} == {"rejected"}
+
+
+class FixableService:
+    """Fails until the operator ships the fix; then handles each event once."""
+
+    name = "fixable"
+    config = Config()
+    db = Database()
+    broken = True
+    handled: list[str] = []
+
+    @unit_event_handler("review", "initiative.returned")
+    @idempotent("fixable")
+    def handle(self, session: object, event: dict) -> None:
+        if FixableService.broken:
+            raise RuntimeError("a bug, fixed in the next release")
+        FixableService.handled.append(event["id"])
+
+
+def test_dead_letters_are_counted_listed_and_replayed_after_the_fix(  # type: ignore[no-untyped-def]
+    container_factory, make_config, db_url, rabbit_config
+) -> None:
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    FixableService.broken, FixableService.handled = True, []
+    config = make_config(db_url, DELIVERY_LIMIT=2, UNITS="HN", DEAD_LETTER_POLL_SECONDS=0.2)
+    container_factory(FixableService, config).start()
+    events = [returned_event(str(uuid.uuid4())) for _ in range(3)]
+    for event in events:
+        publish(rabbit_config["AMQP_URI"], "review.events", "initiative.returned.HN", dumps(event))
+    dlq = "fixable.initiative.returned.dlq"
+    gauge = f'dead_letter_messages{{queue="{dlq}",service="fixable"}} 3.0'
+    from prometheus_client import REGISTRY, generate_latest  # the service runs in this process
+
+    wait_for(lambda: gauge in generate_latest(REGISTRY).decode(), timeout=60)
+
+    env = {**os.environ, "AMQP_URI": rabbit_config["AMQP_URI"].replace("pyamqp://", "amqp://")}
+    env["RABBITMQ_API_URL"] = "http://guest:guest@127.0.0.1:15672/api"
+    root = Path(__file__).resolve().parents[2]
+    listed = subprocess.run([sys.executable, "-m", "chassis.dead_letters", "list"], env=env, cwd=root,
+                            capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert listed.returncode == 0 and f"3  {dlq}" in listed.stdout, listed.stdout + listed.stderr
+
+    FixableService.broken = False  # the fix is deployed
+    replayed = subprocess.run([sys.executable, "-m", "chassis.dead_letters", "replay", "fixable.initiative.returned"],
+                              env=env, cwd=root, capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert replayed.returncode == 0 and '"replayed": 3' in replayed.stdout, replayed.stdout + replayed.stderr
+    wait_for(lambda: len(FixableService.handled) == 3, timeout=30)
+    assert sorted(FixableService.handled) == sorted(e["id"] for e in events)
+    wait_for(
+        lambda: f'dead_letter_messages{{queue="{dlq}",service="fixable"}} 0.0' in generate_latest(REGISTRY).decode()
+    )

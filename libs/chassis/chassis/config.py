@@ -34,6 +34,8 @@ SETTINGS = {
         Setting("JWT_ISSUER", "", "Expected `iss` claim, when set."),
         Setting("UNITS", "*", "Top-level units a consumer binds: comma list or `*`."),
         Setting("DELIVERY_LIMIT", "10", "Deliveries before a failing event is dead-lettered."),
+        Setting("DEAD_LETTER_POLL_SECONDS", "30", "How often consumers report their dead-letter depth."),
+        Setting("RABBITMQ_API_URL", "http://guest:guest@127.0.0.1:15672/api", "Management API (dead-letter list)."),
         Setting("MAX_WORKERS", "20", "Concurrent workers per service process."),
         Setting("OUTBOX_BATCH_SIZE", "500", "Rows the relay publishes per transaction."),
         Setting("OUTBOX_POLL_SECONDS", "0.5", "Relay poll interval when nothing wakes it."),
@@ -68,6 +70,7 @@ def nameko_config(service: str, **overrides: object) -> dict:
         "DATABASE_URL": database_url(service),
         "UNITS": setting("UNITS"),
         "DELIVERY_LIMIT": int(setting("DELIVERY_LIMIT")),
+        "DEAD_LETTER_POLL_SECONDS": float(setting("DEAD_LETTER_POLL_SECONDS")),
         "max_workers": int(setting("MAX_WORKERS")),
         "SERIALIZERS": {
             "cloudevents": {

@@ -12,6 +12,7 @@ from nameko.standalone.events import get_event_exchange
 
 from chassis import metrics
 from chassis.contracts import contract_errors
+from chassis.dead_letters import DLQ_SUFFIX, depth
 from chassis.envelope import envelope_errors
 
 log = logging.getLogger(__name__)
@@ -54,7 +55,7 @@ def consumer_queue(name: str, exchange: Exchange, event_type: str, units: list[s
 def dead_letter_queue(name: str) -> Queue:
     exchange = Exchange(DEAD_LETTER_EXCHANGE, type="direct", durable=True)
     return Queue(
-        f"{name}.dlq",
+        f"{name}{DLQ_SUFFIX}",
         exchange=exchange,
         routing_key=name,
         durable=True,
@@ -88,6 +89,21 @@ class UnitEventHandler(EventHandler):
             dead_letter_queue(self.queue_name)(conn.default_channel).declare()
         # Skip EventHandler.setup (it would build its own single-key classic queue).
         super(EventHandler, self).setup()
+
+    def start(self) -> None:
+        super().start()
+        self.container.spawn_managed_thread(self._watch_dead_letters, identifier=f"dlq-{self.queue_name}")
+
+    def _watch_dead_letters(self) -> None:
+        """Keeps the dead-letter gauge current, so an alert can fire on it."""
+        config = self.container.config
+        gauge = metrics.DEAD_LETTERS.labels(self.container.service_name, self.queue_name + DLQ_SUFFIX)
+        while True:
+            try:
+                gauge.set(depth(config["AMQP_URI"], self.queue_name + DLQ_SUFFIX))
+            except Exception as exc:  # noqa: BLE001 - the broker may be away; try again later
+                log.warning("cannot read dead-letter depth of %s: %s", self.queue_name, type(exc).__name__)
+            eventlet.sleep(float(config.get("DEAD_LETTER_POLL_SECONDS", 30)))
 
     def handle_message(self, body: Any, message: Any) -> None:
         problems = envelope_errors(body) or contract_errors(body)

@@ -38,6 +38,12 @@ EVENTS_CONSUMED = Counter(
     ["service", "event_type", "unit", "outcome"],
 )
 
+DEAD_LETTERS = Gauge(
+    "dead_letter_messages",
+    "Messages waiting in a consumer's dead-letter queue (replay: python -m chassis.dead_letters).",
+    ["service", "queue"],
+)
+
 
 class WorkerMetrics:
     """Per-worker labels the entrypoint may refine (the unit it acted for)."""
