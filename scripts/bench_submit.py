@@ -98,6 +98,43 @@ def baseline_pika(seconds: float = 5.0) -> float:
     return rate
 
 
+class ArrivalRecorder(threading.Thread):
+    """A subscriber on its own connection: when each initiative's event reached it."""
+
+    def __init__(self, queue: str) -> None:
+        super().__init__(daemon=True)
+        self.queue = queue
+        self.first: dict[str, float] = {}
+        self.duplicates = 0
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        conn = pika.BlockingConnection(pika.URLParameters(AMQP))
+        channel = conn.channel()
+        channel.basic_qos(prefetch_count=500)
+
+        def on_message(ch, method, _props, body) -> None:  # type: ignore[no-untyped-def]
+            subject = json.loads(body)["subject"]
+            if subject in self.first:
+                self.duplicates += 1
+            else:
+                self.first[subject] = time.perf_counter()
+            ch.basic_ack(method.delivery_tag)
+
+        channel.basic_consume(self.queue, on_message)
+        while not self.stopped.is_set():
+            conn.process_data_events(time_limit=0.1)
+        conn.close()
+
+    def wait_for(self, ids: set[str], timeout: float) -> None:
+        deadline = time.perf_counter() + timeout
+        while time.perf_counter() < deadline and not ids <= self.first.keys():
+            time.sleep(0.1)
+        time.sleep(1.0)  # anything arriving late now counts as a duplicate
+        self.stopped.set()
+        self.join(timeout=10)
+
+
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))] if ordered else 0.0
@@ -153,9 +190,12 @@ def main() -> None:
                     break
             time.sleep(0.2)
         latencies: list[float] = []
+        sent: dict[str, float] = {}
         errors = [0]
         lock = threading.Lock()
         stop_at = time.perf_counter() + args.seconds
+        arrivals = ArrivalRecorder(tap)
+        arrivals.start()
 
         def client(n: int) -> None:
             session = requests.Session()
@@ -169,6 +209,7 @@ def main() -> None:
                 with lock:
                     if response.status_code == 201:
                         latencies.append(elapsed)
+                        sent[response.json()["id"]] = t0
                     else:
                         errors[0] += 1
                 i += 1
@@ -181,13 +222,10 @@ def main() -> None:
             t.join()
         load_seconds = time.perf_counter() - started
         accepted = len(latencies)
-        deadline = time.perf_counter() + 120
-        while time.perf_counter() < deadline:
-            arrived = channel.queue_declare(tap, durable=True, passive=True).method.message_count
-            if arrived >= accepted:
-                break
-            time.sleep(0.2)
-        e2e_seconds = time.perf_counter() - started
+        arrivals.wait_for(set(sent), timeout=120)
+        e2e_seconds = max(arrivals.first.values(), default=started + load_seconds) - started
+        arrived = len(set(sent) & set(arrivals.first))
+        e2e = [arrivals.first[i] - sent[i] for i in sent if i in arrivals.first]
         channel.queue_delete(tap)
         conn.close()
     finally:
@@ -205,6 +243,10 @@ def main() -> None:
         "submit_p95_ms": round(percentile(latencies, 95) * 1000, 1),
         "submit_p99_ms": round(percentile(latencies, 99) * 1000, 1),
         "submit_mean_ms": round(statistics.fmean(latencies) * 1000, 1) if latencies else 0,
+        "e2e_p50_ms": round(percentile(e2e, 50) * 1000, 1),
+        "e2e_p99_ms": round(percentile(e2e, 99) * 1000, 1),
+        "lost": accepted - arrived,
+        "duplicated": arrivals.duplicates,
         "baseline_pika_confirm_per_msg_rate_per_s": round(baseline_pika(), 1),
     }
     baseline = result["baseline_pika_confirm_per_msg_rate_per_s"]
