@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from submission.domain import PhaseWindow, phase_on
-from submission.models import Programme, Unit
+from submission.models import Programme, Unit, path_codes
 
 TTL_SECONDS = 60.0
 _cache: dict[tuple[str, str, str], tuple[float, Any]] = {}
@@ -30,7 +30,7 @@ class UnitRef:
 
     @property
     def path_codes(self) -> list[str]:
-        return [c for c in self.path.split("/") if c]
+        return path_codes(self.path)
 
     @property
     def top_unit(self) -> str:

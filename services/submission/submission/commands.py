@@ -142,19 +142,11 @@ def submit(
     return ini, False
 
 
-def _author_ids(ini: Initiative) -> list[str | None]:
-    return [a.member_id for a in ini.authors]
-
-
-def _path(ini: Initiative) -> list[str]:
-    return [c for c in ini.unit_path.split("/") if c]
-
-
 def _changeable(session: Session, principal: Principal, initiative_id: str) -> Initiative:
     ini = session.get(Initiative, initiative_id, with_for_update=True)
-    if ini is None or not domain.can_read(principal, _path(ini), ini.submitted_by, _author_ids(ini)):
+    if ini is None or not domain.can_read(principal, ini.path_codes, ini.submitted_by, ini.author_ids):
         raise NotFound("No such initiative.", "Không tìm thấy sáng kiến.")
-    if not domain.can_change(principal, _path(ini), ini.submitted_by, _author_ids(ini)):
+    if not domain.can_change(principal, ini.path_codes, ini.submitted_by, ini.author_ids):
         raise Forbidden()
     return ini
 

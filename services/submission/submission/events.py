@@ -26,7 +26,7 @@ def initiative_data(ini: Initiative) -> dict[str, Any]:
         "programme": ini.programme,
         "phase": ini.phase,
         "unit": ini.unit,
-        "unit_path": [c for c in ini.unit_path.split("/") if c],
+        "unit_path": ini.path_codes,
         "top_unit": ini.top_unit,
         "block": ini.block,
         "title": ini.title,

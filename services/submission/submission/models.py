@@ -21,6 +21,11 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
+def path_codes(path: str) -> list[str]:
+    """ "/VGCL/HN/HN-KL/" -> ["VGCL", "HN", "HN-KL"]."""
+    return [c for c in path.split("/") if c]
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(
         naming_convention={
@@ -55,7 +60,7 @@ class Unit(Base):
 
     @property
     def path_codes(self) -> list[str]:
-        return [c for c in self.path.split("/") if c]
+        return path_codes(self.path)
 
 
 class Programme(Base):
@@ -130,6 +135,14 @@ class Initiative(Base):
     authors: Mapped[list[Author]] = relationship(
         order_by="Author.position", lazy="selectin", cascade="all, delete-orphan"
     )
+
+    @property
+    def path_codes(self) -> list[str]:
+        return path_codes(self.unit_path)
+
+    @property
+    def author_ids(self) -> list[str | None]:
+        return [a.member_id for a in self.authors]
 
     __table_args__ = (
         # Listing a subtree newest first: prefix match on the path, keyset on (time, id).

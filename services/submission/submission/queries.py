@@ -19,13 +19,9 @@ from submission.models import Author, Initiative, Member, Programme, Target, Uni
 STATUSES = ("submitted", "returned", "withdrawn")
 
 
-def _path(ini: Initiative) -> list[str]:
-    return [c for c in ini.unit_path.split("/") if c]
-
-
 def get_initiative(session: Session, principal: Principal, initiative_id: str) -> Initiative:
     ini = session.get(Initiative, initiative_id)
-    if ini is None or not domain.can_read(principal, _path(ini), ini.submitted_by, [a.member_id for a in ini.authors]):
+    if ini is None or not domain.can_read(principal, ini.path_codes, ini.submitted_by, ini.author_ids):
         raise NotFound("No such initiative.", "Không tìm thấy sáng kiến.")
     return ini
 
