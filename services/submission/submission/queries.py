@@ -90,15 +90,20 @@ def list_initiatives(session: Session, principal: Principal, args: Any) -> tuple
     return rows[:limit], next_cursor
 
 
+def _offset_page(session: Session, query: Any, args: Any, default: int, maximum: int) -> tuple[list, int]:
+    """One page of an ordered query and the total it pages through, both counted in SQL."""
+    offset = _int_arg(args, "offset", 0, 0, 10**9)
+    limit = _int_arg(args, "limit", default, 1, maximum)
+    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+    return list(session.scalars(query.offset(offset).limit(limit))), int(total)
+
+
 def list_units(session: Session, args: Any) -> tuple[list[Unit], int]:
     query = select(Unit)
     for name in ("top", "level", "parent"):
         if args.get(name):
             query = query.where(getattr(Unit, name) == args.get(name))
-    rows = list(session.scalars(query.order_by(Unit.path)))
-    offset = _int_arg(args, "offset", 0, 0, 10**9)
-    limit = _int_arg(args, "limit", 1000, 1, 5000)
-    return rows[offset : offset + limit], len(rows)
+    return _offset_page(session, query.order_by(Unit.path), args, default=1000, maximum=5000)
 
 
 def get_unit(session: Session, code: str) -> Unit:
@@ -143,11 +148,7 @@ def list_members(session: Session, principal: Principal, args: Any) -> tuple[lis
     if unit is None:
         raise validation_failed([FieldError("unit", "Unknown unit code.", "Mã đơn vị không tồn tại.")])
     principal.require(("support_team", "unit_admin", "national_admin"), unit.path_codes)
-    offset = _int_arg(args, "offset", 0, 0, 10**9)
-    limit = _int_arg(args, "limit", 100, 1, 1000)
     subtree = (
         select(Member).join(Unit, Unit.code == Member.unit).where(Unit.path.startswith(unit.path, autoescape=True))
     )
-    total = session.scalar(select(func.count()).select_from(subtree.subquery())) or 0
-    rows = session.scalars(subtree.order_by(Member.member_id).offset(offset).limit(limit))
-    return list(rows), int(total)
+    return _offset_page(session, subtree.order_by(Member.member_id), args, default=100, maximum=1000)
