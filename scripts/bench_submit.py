@@ -22,10 +22,9 @@ from pathlib import Path
 
 import pika
 import requests
-from sqlalchemy import create_engine, text
 
 from chassis.auth import issue_dev_token
-from chassis.db import normalize_url
+from chassis.db import recreate_database
 
 ROOT = Path(__file__).resolve().parents[1]
 ADMIN_URL = os.environ.get("TEST_PG_URL", "postgresql://postgres:postgres@127.0.0.1:5432/postgres")
@@ -33,15 +32,6 @@ MANAGEMENT = "http://127.0.0.1:15672/api"
 VHOST = "bench-submit"
 AMQP = f"amqp://guest:guest@127.0.0.1:5672/{VHOST}"
 UNITS = ["HN-KL-C001", "HN-KCN-C001", "THO-KKT-C001", "HCM-KCX-C001", "CTVN-HC-C001"]
-
-
-def fresh_database(name: str) -> str:
-    admin = create_engine(normalize_url(ADMIN_URL), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
 
 
 def fresh_vhost() -> None:
@@ -146,7 +136,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=16)
     args = parser.parse_args()
 
-    db = fresh_database("sangkien_bench")
+    db = recreate_database(ADMIN_URL, "sangkien_bench")
     env = {
         **os.environ,
         "SUBMISSION_DATABASE_URL": db,

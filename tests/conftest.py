@@ -16,11 +16,11 @@ import pytest  # noqa: E402
 from alembic import command  # noqa: E402
 from alembic.config import Config as AlembicConfig  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
 
 from chassis.auth import issue_dev_token  # noqa: E402
 from chassis.config import nameko_config  # noqa: E402
-from chassis.db import normalize_url  # noqa: E402
+from chassis.db import drop_database as drop_temporary  # noqa: E402
+from chassis.db import normalize_url, recreate_database  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 ADMIN_URL = os.environ.get("TEST_PG_URL", "postgresql://postgres:postgres@127.0.0.1:5432/postgres")
@@ -45,19 +45,11 @@ def seed(url: str) -> None:
 
 
 def create_database(name: str) -> str:
-    admin = create_engine(normalize_url(ADMIN_URL), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return make_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    return recreate_database(ADMIN_URL, name)
 
 
 def drop_database(name: str) -> None:
-    admin = create_engine(normalize_url(ADMIN_URL), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    drop_temporary(ADMIN_URL, name)
 
 
 @pytest.fixture(scope="session")

@@ -93,7 +93,7 @@ class OutboxRelayRunner(DependencyProvider):
         databases = [d for d in self.container.dependencies if isinstance(d, Database)]
         engine = databases[0].engine if databases else make_engine(config["DATABASE_URL"])
         relay = make_relay(engine, config["AMQP_URI"], self.container.service_name)
-        self.loop = RelayLoop(relay, float(config.get("OUTBOX_POLL_SECONDS", setting("OUTBOX_POLL_SECONDS"))))
+        self.loop = RelayLoop(relay, float(config["OUTBOX_POLL_SECONDS"]))
         self._wakeup = eventlet.event.Event()
         self._running = True
         _wakers.add(self)

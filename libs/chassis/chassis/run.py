@@ -31,12 +31,7 @@ def main(argv: list[str] | None = None) -> None:
     logging.getLogger("nameko.containers").setLevel(logging.ERROR)
     module, _, cls_name = args.target.partition(":")
     service_cls = getattr(importlib.import_module(module), cls_name)
-    config = nameko_config(args.service)
-    if os.environ.get("INSTANCE_NAME"):
-        config["INSTANCE_NAME"] = os.environ["INSTANCE_NAME"]
-    if os.environ.get("OUTBOX_RELAY"):
-        config["OUTBOX_RELAY"] = os.environ["OUTBOX_RELAY"]
-    run([service_cls], config)
+    run([service_cls], nameko_config(args.service))
 
 
 if __name__ == "__main__":
