@@ -33,6 +33,8 @@ SETTINGS = {
         Setting("JWT_AUDIENCE", "", "Expected `aud` claim, when set."),
         Setting("JWT_ISSUER", "", "Expected `iss` claim, when set."),
         Setting("UNITS", "*", "Top-level units a consumer binds: comma list or `*`."),
+        Setting("UNITS_EXCLUDE", "", "With UNITS=*: units left to their own deployments (catch-all)."),
+        Setting("UNIT", "", "A dedicated deployment's unit: UNITS=<UNIT>, INSTANCE_NAME=<service>-<unit>."),
         Setting("INSTANCE_NAME", "", "Names a consumer's queues (e.g. review-hn); default the service."),
         Setting("OUTBOX_RELAY", "on", "`off` where the relay runs as its own process."),
         Setting("DELIVERY_LIMIT", "10", "Deliveries before a failing event is dead-lettered."),
@@ -43,6 +45,7 @@ SETTINGS = {
         Setting("OUTBOX_POLL_SECONDS", "0.5", "Relay poll interval when nothing wakes it."),
         Setting("OUTBOX_RETENTION_HOURS", "168", "Published outbox rows are kept this long."),
         Setting("CONTRACTS_DIR", str(REPO_ROOT / "contracts"), "Event JSON Schemas."),
+        Setting("DEADLINE_SWEEP_SECONDS", "60", "How often review looks for missed legal deadlines."),
         Setting("LOCAL_TIMEZONE", "Asia/Ho_Chi_Minh", "Calendar of phases, deadlines and 'today'."),
     )
 }
@@ -52,8 +55,17 @@ def setting(name: str) -> str:
     return SETTINGS[name].get()
 
 
+def instance_name(service: str) -> str:
+    """`INSTANCE_NAME`, else `<service>-<unit>` for a dedicated unit deployment, else the service."""
+    if setting("INSTANCE_NAME"):
+        return setting("INSTANCE_NAME")
+    if setting("UNIT"):
+        return f"{service}-{setting('UNIT').lower()}"
+    return service
+
+
 def database_url(service: str) -> str:
-    """`<SERVICE>_DATABASE_URL`, then `DATABASE_URL`, then a SQLite file under VAR_DIR."""
+    """`<SERVICE>_DATABASE_URL`, then `DATABASE_URL`, then a SQLite file per instance under VAR_DIR."""
     specific = os.environ.get(f"{service.upper()}_DATABASE_URL")
     if specific:
         return specific
@@ -61,7 +73,7 @@ def database_url(service: str) -> str:
         return setting("DATABASE_URL")
     var_dir = Path(setting("VAR_DIR"))
     var_dir.mkdir(parents=True, exist_ok=True)
-    return f"sqlite:///{var_dir / (service + '.db')}"
+    return f"sqlite:///{var_dir / (instance_name(service) + '.db')}"
 
 
 def nameko_config(service: str, **overrides: object) -> dict:
@@ -70,8 +82,10 @@ def nameko_config(service: str, **overrides: object) -> dict:
         "AMQP_URI": setting("AMQP_URI"),
         "WEB_SERVER_ADDRESS": setting("WEB_SERVER_ADDRESS"),
         "DATABASE_URL": database_url(service),
-        "UNITS": setting("UNITS"),
-        "INSTANCE_NAME": setting("INSTANCE_NAME"),
+        "UNITS": setting("UNIT") or setting("UNITS"),
+        "UNITS_EXCLUDE": setting("UNITS_EXCLUDE"),
+        # Empty unless set or implied by UNIT: consumers then name queues after their service class.
+        "INSTANCE_NAME": instance_name(service) if setting("INSTANCE_NAME") or setting("UNIT") else "",
         "OUTBOX_RELAY": setting("OUTBOX_RELAY"),
         "OUTBOX_POLL_SECONDS": float(setting("OUTBOX_POLL_SECONDS")),
         "DELIVERY_LIMIT": int(setting("DELIVERY_LIMIT")),

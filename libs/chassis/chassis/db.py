@@ -5,9 +5,11 @@ from __future__ import annotations
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
 
 from nameko.extensions import DependencyProvider
-from sqlalchemy import Engine, create_engine, event, make_url, text
+from sqlalchemy import DateTime, Engine, TypeDecorator, create_engine, event, make_url, text
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import QueuePool
 
@@ -149,3 +151,20 @@ class Database(DependencyProvider):
         db = self._dbs.pop(worker_ctx, None)
         if db is not None:
             db.close()
+
+
+class UtcDateTime(TypeDecorator):
+    """Timezone-aware UTC both ways: SQLite stores naive values and would return them naive."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("naive datetime: give a timezone")
+        return value.astimezone(UTC) if value is not None else None
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value

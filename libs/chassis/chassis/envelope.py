@@ -13,6 +13,13 @@ CONTENT_TYPE = "application/cloudevents+json"
 REQUIRED = ("id", "source", "type", "specversion", "time", "subject", "datacontenttype", "data")
 
 
+def iso(value: Any) -> str | None:
+    """RFC 3339 as the contracts write it: UTC as `Z`; None stays None."""
+    if value is None:
+        return None
+    return value.isoformat().replace("+00:00", "Z")
+
+
 def dataschema(event_type: str, version: int) -> str:
     return f"urn:vgcl:events:{event_type}:v{version}"
 
@@ -37,7 +44,7 @@ def new_event(
         "source": source,
         "type": event_type,
         "specversion": SPECVERSION,
-        "time": (time or datetime.now(UTC)).isoformat().replace("+00:00", "Z"),
+        "time": iso(time or datetime.now(UTC)),
         "subject": subject,
         "datacontenttype": "application/json",
         "dataschema": dataschema(event_type, version),

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import logging
+from pathlib import Path
 from typing import Any
 
 import eventlet
@@ -11,6 +13,7 @@ from nameko.events import EventHandler
 from nameko.standalone.events import get_event_exchange
 
 from chassis import metrics
+from chassis.config import setting
 from chassis.contracts import contract_errors
 from chassis.dead_letters import DLQ_SUFFIX, depth
 from chassis.envelope import envelope_errors
@@ -24,17 +27,39 @@ class PoisonMessage(Exception):
     """Content no retry can fix: dead-lettered at once."""
 
 
-def parse_units(value: str | list[str] | tuple[str, ...]) -> list[str]:
+def _codes(value: str | list[str] | tuple[str, ...]) -> list[str]:
     units = value.split(",") if isinstance(value, str) else list(value)
     units = [u.strip() for u in units if u.strip()]
-    if not units:
-        raise ValueError("UNITS is empty: give unit codes or *")
-    if "*" in units:
-        return ["*"]
     for unit in units:
-        if "." in unit or not unit.isalnum() or not unit.isupper():
+        if unit != "*" and ("." in unit or not unit.isalnum() or not unit.isupper()):
             raise ValueError(f"unit code {unit!r} must be one uppercase word")
     return units
+
+
+def top_unit_codes() -> list[str]:
+    """The registry of top-level units that routing keys carry (contracts/top-units.json)."""
+    registry = json.loads((Path(setting("CONTRACTS_DIR")) / "top-units.json").read_text(encoding="utf-8"))
+    return [u["code"] for u in registry["units"]]
+
+
+def parse_units(value: str | list[str] | tuple[str, ...], exclude: str | list[str] | tuple[str, ...] = "") -> list[str]:
+    """`*` binds every unit; `*` with exclusions binds each other registered unit by name.
+
+    A catch-all beside dedicated deployments cannot use the `*` wildcard: it would also take
+    their units' events, and topic bindings cannot subtract.
+    """
+    units, excluded = _codes(value), _codes(exclude)
+    if not units:
+        raise ValueError("UNITS is empty: give unit codes or *")
+    if "*" not in units:
+        return units
+    if not excluded:
+        return ["*"]
+    known = top_unit_codes()
+    unknown = sorted(set(excluded) - set(known))
+    if unknown:
+        raise ValueError(f"UNITS_EXCLUDE names unknown units: {', '.join(unknown)}")
+    return [u for u in known if u not in excluded]
 
 
 def consumer_queue(name: str, exchange: Exchange, event_type: str, units: list[str], limit: int) -> Queue:
@@ -78,7 +103,7 @@ class UnitEventHandler(EventHandler):
 
     def setup(self) -> None:
         config = self.container.config
-        self.units = parse_units(config.get("UNITS", "*"))
+        self.units = parse_units(config.get("UNITS", "*"), config.get("UNITS_EXCLUDE", ""))
         instance = config.get("INSTANCE_NAME") or self.container.service_name
         self.queue_name = f"{instance}.{self.event_type}"
         exchange = get_event_exchange(self.source_service, config)
@@ -97,7 +122,7 @@ class UnitEventHandler(EventHandler):
     def _watch_dead_letters(self) -> None:
         """Keeps the dead-letter gauge current, so an alert can fire on it."""
         config = self.container.config
-        gauge = metrics.DEAD_LETTERS.labels(self.container.service_name, self.queue_name + DLQ_SUFFIX)
+        gauge = metrics.DEAD_LETTERS.labels(metrics.service_label(self.container), self.queue_name + DLQ_SUFFIX)
         while True:
             try:
                 gauge.set(depth(config["AMQP_URI"], self.queue_name + DLQ_SUFFIX))
@@ -130,7 +155,7 @@ class UnitEventHandler(EventHandler):
 
     def _count(self, body: Any, outcome: str) -> None:
         unit = body.get("unit", "none") if isinstance(body, dict) else "none"
-        metrics.EVENTS_CONSUMED.labels(self.container.service_name, self.event_type, str(unit), outcome).inc()
+        metrics.EVENTS_CONSUMED.labels(metrics.service_label(self.container), self.event_type, str(unit), outcome).inc()
 
 
 unit_event_handler = UnitEventHandler.decorator

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 import weakref
+from typing import Any
 
 from nameko.extensions import DependencyProvider
 from prometheus_client import Counter, Gauge, Histogram
@@ -71,13 +72,18 @@ class Metrics(DependencyProvider):
             return
         status = state.status or _status_of(result, exc_info)
         labels = (
-            self.container.service_name,
+            service_label(self.container),
             worker_ctx.entrypoint.method_name,
             state.unit or "none",
             status,
         )
         ENTRYPOINT_CALLS.labels(*labels).inc()
         ENTRYPOINT_LATENCY.labels(*labels).observe(time.perf_counter() - state.started)
+
+
+def service_label(container: Any) -> str:
+    """The `service` label: the instance (review-hn) where one service runs per unit."""
+    return container.config.get("INSTANCE_NAME") or container.service_name
 
 
 def _status_of(result: object, exc_info: object) -> str:

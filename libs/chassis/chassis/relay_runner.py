@@ -92,7 +92,7 @@ class OutboxRelayRunner(DependencyProvider):
         # Share the service's engine: two SQLite connections in one eventlet hub deadlock.
         databases = [d for d in self.container.dependencies if isinstance(d, Database)]
         engine = databases[0].engine if databases else make_engine(config["DATABASE_URL"])
-        relay = make_relay(engine, config["AMQP_URI"], self.container.service_name)
+        relay = make_relay(engine, config["AMQP_URI"], metrics.service_label(self.container))
         self.loop = RelayLoop(relay, float(config["OUTBOX_POLL_SECONDS"]))
         self._wakeup = eventlet.event.Event()
         self._running = True

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from chassis.errors import ValidationFailed
 
@@ -92,3 +93,15 @@ def validation_failed(errors: Iterable[FieldError]) -> ValidationFailed:
         fields.setdefault(err.field, []).append(err.message_en)
         fields_vi.setdefault(err.field, []).append(err.message_vi)
     return ValidationFailed(fields=fields, fields_vi=fields_vi)
+
+
+def int_arg(args: Any, name: str, default: int, low: int, high: int) -> int:
+    """A query-string integer within bounds, or a field-level 422."""
+    raw = args.get(name)
+    if raw is None:
+        return default
+    if not raw.isdigit() or not low <= int(raw) <= high:
+        raise validation_failed(
+            [FieldError(name, f"Must be an integer from {low} to {high}.", f"Phải là số nguyên từ {low} đến {high}.")]
+        )
+    return int(raw)

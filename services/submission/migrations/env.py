@@ -1,36 +1,7 @@
 """Alembic environment of the submission service."""
 
-from __future__ import annotations
-
-from alembic import context
-from sqlalchemy import create_engine
-
-from chassis.config import database_url
-from chassis.db import normalize_url
-from chassis.tables import metadata as chassis_metadata
+from chassis.migrations import run
 from submission import SERVICE
 from submission.models import Base
 
-target_metadata = [Base.metadata, chassis_metadata]
-
-
-def run_migrations() -> None:
-    url = normalize_url(context.config.get_main_option("sqlalchemy.url") or database_url(SERVICE))
-    if context.is_offline_mode():
-        context.configure(url=url, target_metadata=target_metadata, literal_binds=True)
-        with context.begin_transaction():
-            context.run_migrations()
-        return
-    engine = create_engine(url)
-    with engine.connect() as connection:
-        context.configure(
-            connection=connection,
-            target_metadata=target_metadata,
-            render_as_batch=connection.dialect.name == "sqlite",
-        )
-        with context.begin_transaction():
-            context.run_migrations()
-    engine.dispose()
-
-
-run_migrations()
+run(SERVICE, Base.metadata)

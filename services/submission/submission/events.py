@@ -6,16 +6,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from chassis.envelope import iso
 from chassis.outbox import Outgoing, record_event, record_events
 from submission import EXCHANGE, SOURCE
 from submission.models import Initiative, Member, Target, Unit
-
-
-def _iso(value: Any) -> str | None:
-    if value is None:
-        return None
-    text = value.isoformat()
-    return text.replace("+00:00", "Z")
 
 
 def initiative_data(ini: Initiative) -> dict[str, Any]:
@@ -37,13 +31,13 @@ def initiative_data(ini: Initiative) -> dict[str, Any]:
         "solution": None if hidden else ini.solution,
         "novelty": None if hidden else ini.novelty,
         "scope": None if hidden else ini.scope,
-        "first_applied_on": _iso(ini.first_applied_on),
+        "first_applied_on": iso(ini.first_applied_on),
         "benefit_vnd_per_year": ini.benefit_vnd_per_year,
         "benefit_description": ini.benefit_description,
         "authors": [{"member_id": a.member_id, "share_percent": float(a.share_percent)} for a in ini.authors],
         "submitted_by": {"member_id": ini.submitted_by, "role": ini.submitted_by_role},
         "on_behalf": ini.on_behalf,
-        "submitted_at": _iso(ini.submitted_at),
+        "submitted_at": iso(ini.submitted_at),
     }
 
 
@@ -77,7 +71,7 @@ def initiative_withdrawn(session: Session, ini: Initiative, by: str, role: str) 
         "programme": ini.programme,
         "withdrawn_by": {"member_id": by, "role": role},
         "reason": ini.withdraw_reason,
-        "withdrawn_at": _iso(ini.updated_at),
+        "withdrawn_at": iso(ini.updated_at),
     }
     return _record(session, "initiative.withdrawn", data, ini.id, ini.top_unit)
 
@@ -105,7 +99,7 @@ def target_registered(session: Session, target: Target, top_unit: str) -> dict:
         "block": target.block,
         "target": target.target,
         "registered_by": target.registered_by,
-        "registered_at": _iso(target.registered_at),
+        "registered_at": iso(target.registered_at),
     }
     subject = f"{target.unit}/{target.programme}/{target.phase}/{target.block}"
     return _record(session, "target.registered", data, subject, top_unit)
@@ -116,6 +110,6 @@ def member_registered(session: Session, member: Member, top_unit: str) -> dict:
         "member_id": member.member_id,
         "unit": member.unit,
         "top_unit": top_unit,
-        "registered_at": _iso(member.registered_at),
+        "registered_at": iso(member.registered_at),
     }
     return _record(session, "member.registered", data, member.member_id, top_unit)

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from chassis.auth import Principal
 from chassis.errors import Forbidden, NotFound
-from chassis.validation import FieldError, validation_failed
+from chassis.validation import FieldError, int_arg, validation_failed
 from submission import domain
 from submission.models import Author, Initiative, Member, Programme, Target, Unit
 
@@ -40,20 +40,9 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
         ) from exc
 
 
-def _int_arg(args: Any, name: str, default: int, low: int, high: int) -> int:
-    raw = args.get(name)
-    if raw is None:
-        return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
-        raise validation_failed(
-            [FieldError(name, f"Must be an integer from {low} to {high}.", f"Phải là số nguyên từ {low} đến {high}.")]
-        )
-    return int(raw)
-
-
 def list_initiatives(session: Session, principal: Principal, args: Any) -> tuple[list[Initiative], str | None]:
     """Newest first, keyset-paginated, within the caller's subtree (members: their own)."""
-    limit = _int_arg(args, "limit", 50, 1, 200)
+    limit = int_arg(args, "limit", 50, 1, 200)
     unit_code = args.get("unit") or principal.unit
     unit = session.get(Unit, unit_code)
     if unit is None:
@@ -92,8 +81,8 @@ def list_initiatives(session: Session, principal: Principal, args: Any) -> tuple
 
 def _offset_page(session: Session, query: Any, args: Any, default: int, maximum: int) -> tuple[list, int]:
     """One page of an ordered query and the total it pages through, both counted in SQL."""
-    offset = _int_arg(args, "offset", 0, 0, 10**9)
-    limit = _int_arg(args, "limit", default, 1, maximum)
+    offset = int_arg(args, "offset", 0, 0, 10**9)
+    limit = int_arg(args, "limit", default, 1, maximum)
     total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
     return list(session.scalars(query.offset(offset).limit(limit))), int(total)
 
