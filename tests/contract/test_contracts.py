@@ -35,9 +35,23 @@ EXPECTED_CONTRACTS = {
     ("initiative.resubmitted", 1),
     ("initiative.withdrawn", 1),
     ("initiative.returned", 1),
+    ("review.started", 1),
+    ("initiative.rejected", 1),
+    ("initiative.recognized", 1),
+    ("initiative.nominated", 1),
+    ("review.deadline_missed", 1),
     ("unit.registered", 1),
     ("target.registered", 1),
     ("member.registered", 1),
+}
+# Published by the review service on review.events; everything else is on submission.events.
+REVIEW_EVENTS = {
+    "initiative.returned",
+    "review.started",
+    "initiative.rejected",
+    "initiative.recognized",
+    "initiative.nominated",
+    "review.deadline_missed",
 }
 ENVELOPE_REQUIRED = {
     "id",
@@ -622,7 +636,7 @@ def test_asyncapi_channels_and_operations(asyncapi: dict[str, Any]) -> None:
     for event_type, _ in EXPECTED_CONTRACTS:
         name, amqp = by_address[f"{event_type}.{{unit}}"]
         assert amqp["is"] == "routingKey"
-        exchange = "review.events" if event_type == "initiative.returned" else "submission.events"
+        exchange = "review.events" if event_type in REVIEW_EVENTS else "submission.events"
         assert amqp["exchange"] == {
             "name": exchange,
             "type": "topic",
