@@ -26,8 +26,8 @@ ROOT = Path(__file__).resolve().parents[1]
 ADMIN_URL = os.environ.get("TEST_PG_URL", "postgresql://postgres:postgres@127.0.0.1:5432/postgres")
 
 
-def migrate(url: str) -> None:
-    config = AlembicConfig(str(ROOT / "services/submission/alembic.ini"))
+def migrate(url: str, service: str = "submission") -> None:
+    config = AlembicConfig(str(ROOT / f"services/{service}/alembic.ini"))
     config.set_main_option("sqlalchemy.url", url)
     command.upgrade(config, "head")
 
@@ -64,15 +64,28 @@ def pg_url() -> Iterator[str]:
 
 
 MUTABLE_TABLES = ("idempotency_keys", "initiative_authors", "initiatives", "members", "outbox", "inbox")
+REVIEW_TABLES = (
+    "similar_matches",
+    "similarity_bands",
+    "scorecards",
+    "certificates",
+    "certificate_series",
+    "council_members",
+    "audit_trail",
+    "level_reviews",
+    "cases",
+    "outbox",
+    "inbox",
+)
 
 
-def truncate(url: str) -> None:
+def truncate(url: str, tables: tuple[str, ...] = MUTABLE_TABLES) -> None:
     engine = create_engine(normalize_url(url))
     with engine.begin() as conn:
         if engine.dialect.name == "postgresql":
-            conn.execute(text(f"TRUNCATE {', '.join(MUTABLE_TABLES)}"))
+            conn.execute(text(f"TRUNCATE {', '.join(tables)}"))
         else:
-            for table in MUTABLE_TABLES:
+            for table in tables:
                 conn.execute(text(f"DELETE FROM {table}"))
     engine.dispose()
 
@@ -81,6 +94,22 @@ def truncate(url: str) -> None:
 def db_url(pg_url: str) -> str:
     truncate(pg_url)
     return pg_url
+
+
+@pytest.fixture(scope="session")
+def review_pg_url() -> Iterator[str]:
+    """The review service's own database (migrated, nothing seeded: it learns from events)."""
+    name = f"sangkien_review_test_{os.getpid()}"
+    url = create_database(name)
+    migrate(url, "review")
+    yield url
+    drop_database(name)
+
+
+@pytest.fixture
+def review_db_url(review_pg_url: str) -> str:
+    truncate(review_pg_url, REVIEW_TABLES)
+    return review_pg_url
 
 
 @pytest.fixture
@@ -102,9 +131,9 @@ def free_port() -> int:
 def make_config(rabbit_config):  # type: ignore[no-untyped-def]
     """nameko config for a service on this test's own RabbitMQ virtual host."""
 
-    def build(db: str, **overrides: object) -> dict:
+    def build(db: str, service: str = "submission", **overrides: object) -> dict:
         return nameko_config(
-            "submission",
+            service,
             AMQP_URI=rabbit_config["AMQP_URI"],
             DATABASE_URL=db,
             WEB_SERVER_ADDRESS=f"127.0.0.1:{free_port()}",

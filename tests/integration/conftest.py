@@ -16,6 +16,7 @@ from kombu import Connection, Exchange, Queue
 from sqlalchemy import create_engine, text
 
 from chassis.db import normalize_url
+from review.service import ReviewService
 from submission.service import SubmissionService
 
 pytestmark = pytest.mark.integration
@@ -95,6 +96,15 @@ def api(container_factory, make_config, db_url):  # type: ignore[no-untyped-def]
     """The submission service on PostgreSQL; returns its base URL."""
     config = make_config(db_url)
     container = container_factory(SubmissionService, config)
+    container.start()
+    return f"http://{config['WEB_SERVER_ADDRESS']}"
+
+
+@pytest.fixture
+def review_api(container_factory, make_config, review_db_url):  # type: ignore[no-untyped-def]
+    """The catch-all review service (every unit) on its own PostgreSQL database."""
+    config = make_config(review_db_url, "review", UNITS="*", DEAD_LETTER_POLL_SECONDS=1)
+    container = container_factory(ReviewService, config)
     container.start()
     return f"http://{config['WEB_SERVER_ADDRESS']}"
 

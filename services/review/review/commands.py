@@ -1,0 +1,537 @@
+"""Use cases that change review state; each runs inside the caller's transaction.
+
+Every change locks the case row first, so concurrent actions on one initiative are serialised
+and the checks below (state, one vote per reviewer) cannot race.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from marshmallow import Schema, ValidationError
+from sqlalchemy import delete, func, insert, select
+from sqlalchemy.orm import Session
+
+from chassis.auth import Principal
+from chassis.config import setting
+from chassis.errors import Conflict, Forbidden, NotFound
+from chassis.validation import flatten, validation_failed
+from review import domain, events, similarity
+from review.domain import Step
+from review.models import (
+    AuditEntry,
+    Case,
+    Certificate,
+    CertificateSeries,
+    CouncilMember,
+    LevelReview,
+    Scorecard,
+    SimilarityBand,
+    SimilarMatch,
+)
+from review.rules import rules_for
+from review.schemas import CouncilMemberIn, DecisionIn, NominateIn, NoteIn, ReasonIn, ScoreIn
+
+NOTE_IN, REASON_IN, SCORE_IN = NoteIn(), ReasonIn(), ScoreIn()
+DECISION_IN, NOMINATE_IN, COUNCIL_MEMBER_IN = DecisionIn(), NominateIn(), CouncilMemberIn()
+SYSTEM = "system"
+LOCAL = ZoneInfo(setting("LOCAL_TIMEZONE"))
+SIMILAR_KEPT = 5
+CONTENT_KEYS = ("problem", "solution", "novelty", "scope", "benefit_description", "first_applied_on")
+# Unambiguous letters and digits (no O/0, I/1) for codes people type in.
+CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)
+
+
+def load(schema: Schema, payload: Any) -> dict[str, Any]:
+    try:
+        return schema.load(payload)
+    except ValidationError as exc:
+        raise validation_failed(flatten(exc.messages)) from exc
+
+
+def audit(
+    session: Session,
+    case_id: str | None,
+    level: str | None,
+    actor: str,
+    role: str,
+    action: str,
+    at: datetime,
+    reason: str | None = None,
+    **details: Any,
+) -> None:
+    session.add(
+        AuditEntry(
+            initiative_id=case_id,
+            level=level,
+            actor=actor,
+            role=role,
+            action=action,
+            reason=reason,
+            details=details,
+            at=at,
+        )
+    )
+
+
+def step_of(review: LevelReview) -> Step:
+    return Step(review.level, review.unit, review.unit_path)
+
+
+# --- Events from the submission service ------------------------------------------------
+
+
+def receive(session: Session, data: dict[str, Any], now: datetime) -> Case | None:
+    """`initiative.submitted` or `.resubmitted`: open the case, or reopen it after corrections.
+
+    Events of different types travel on different queues and may overtake each other: an
+    older revision after a newer one is ignored, content after a withdrawal is kept quietly.
+    """
+    case = session.get(Case, data["initiative_id"], with_for_update=True)
+    if case is not None and case.has_content and data["revision"] <= case.revision:
+        return None  # a stale revision: the newer one is already here
+    if case is None:
+        case = Case(initiative_id=data["initiative_id"], created_at=now, withdrawn=False)
+        session.add(case)
+    _apply_content(case, data, now)
+    if case.withdrawn:
+        session.flush()
+        return case
+    chain = domain.review_chain(data["unit_path"])
+    current = case.current
+    if current is None:
+        first = chain[0]
+        review = _open_step(case, first, 0, now)
+        session.add(review)
+        case.level = first.level
+        audit(session, case.initiative_id, first.level, SYSTEM, SYSTEM, "received", now, revision=case.revision)
+    elif current.status in domain.AWAITING_AUTHOR or current.status in domain.OPEN:
+        # The author's corrections go back to the level that asked for them, for a new intake.
+        _reopen(current, case, now)
+        audit(session, case.initiative_id, current.level, SYSTEM, SYSTEM, "resubmitted", now, revision=case.revision)
+    session.flush()
+    _index_similarity(session, case)
+    return case
+
+
+def _apply_content(case: Case, data: dict[str, Any], now: datetime) -> None:
+    case.revision = data["revision"]
+    case.has_content = True
+    for name in ("programme", "phase", "unit", "top_unit", "block", "title", "field", "target_group"):
+        setattr(case, name, data[name])
+    case.unit_path = "/" + "/".join(data["unit_path"]) + "/"
+    case.confidential = data["confidential"]
+    case.content = {k: data.get(k) for k in CONTENT_KEYS}
+    case.benefit_vnd_per_year = data.get("benefit_vnd_per_year")
+    case.authors = data["authors"]
+    case.submitted_at = datetime.fromisoformat(data["submitted_at"])
+    case.updated_at = now
+
+
+def _open_step(case: Case, step: Step, position: int, now: datetime) -> LevelReview:
+    rules = rules_for(case.programme, step.level)
+    return LevelReview(
+        initiative_id=case.initiative_id,
+        level=step.level,
+        position=position,
+        unit=step.unit,
+        unit_path=step.path,
+        status=domain.RECEIVED,
+        revision=case.revision,
+        received_at=now,
+        due_at=domain.intake_due(now, rules),
+        clock="intake",
+    )
+
+
+def _reopen(review: LevelReview, case: Case, now: datetime) -> None:
+    review.status = domain.RECEIVED
+    review.revision = case.revision
+    review.received_at = now
+    review.accepted_at = review.decided_at = review.missed_at = None
+    review.due_at = domain.intake_due(now, rules_for(case.programme, review.level))
+    review.clock = "intake"
+    review.reason = None
+
+
+def _index_similarity(session: Session, case: Case) -> None:
+    """Stores the case's band keys and its most similar earlier initiatives of its top unit."""
+    parts = [case.title, *(case.content.get(k) for k in ("problem", "solution", "novelty"))]
+    sig = similarity.signature(similarity.text_of(parts))
+    keys = similarity.bands(sig)
+    case.signature = similarity.encode(sig)
+    session.execute(delete(SimilarityBand).where(SimilarityBand.initiative_id == case.initiative_id))
+    session.execute(delete(SimilarMatch).where(SimilarMatch.initiative_id == case.initiative_id))
+    shared = func.count().label("shared")
+    candidates = session.execute(
+        select(SimilarityBand.initiative_id, shared)
+        .where(SimilarityBand.band_key.in_(keys), SimilarityBand.initiative_id != case.initiative_id)
+        .group_by(SimilarityBand.initiative_id)
+        .order_by(shared.desc())
+        .limit(50)
+    ).all()
+    if candidates:
+        rows = session.execute(
+            select(Case.initiative_id, Case.signature).where(
+                Case.initiative_id.in_([c[0] for c in candidates]),
+                Case.unit_path.startswith(f"/{case.path_codes[0]}/{case.top_unit}/"),
+            )
+        ).all()
+        scored = [(other, similarity.similarity(sig, similarity.decode(raw))) for other, raw in rows if raw]
+        scored = sorted((s for s in scored if s[1] >= similarity.FLAG_AT), key=lambda s: -s[1])[:SIMILAR_KEPT]
+        if scored:
+            session.execute(
+                insert(SimilarMatch),
+                [{"initiative_id": case.initiative_id, "other_id": o, "score": s} for o, s in scored],
+            )
+    session.execute(insert(SimilarityBand), [{"band_key": k, "initiative_id": case.initiative_id} for k in set(keys)])
+
+
+def withdraw(session: Session, data: dict[str, Any], now: datetime) -> None:
+    """`initiative.withdrawn`: close the open review; remembered even before the submission arrives."""
+    case = session.get(Case, data["initiative_id"], with_for_update=True)
+    if case is None:
+        case = Case(
+            initiative_id=data["initiative_id"],
+            revision=0,
+            has_content=False,
+            unit=data["unit"],
+            top_unit=data["top_unit"],
+            programme=data["programme"],
+            created_at=now,
+        )
+        session.add(case)
+    if case.withdrawn:
+        return
+    case.withdrawn = True
+    case.updated_at = now
+    current = case.current
+    if current is not None and current.status in (*domain.OPEN, *domain.AWAITING_AUTHOR):
+        current.status = domain.WITHDRAWN
+        current.due_at = None
+    audit(session, case.initiative_id, case.level, data["withdrawn_by"]["member_id"], "author", "withdrawn", now)
+
+
+# --- Reviewers' actions ---------------------------------------------------------------------
+
+
+def _case(session: Session, principal: Principal, initiative_id: str) -> Case:
+    case = session.get(Case, initiative_id, with_for_update=True)
+    if case is None or not case.has_content:
+        raise NotFound("No such initiative under review here.", "Không tìm thấy sáng kiến đang được xét.")
+    domain.check_reader(principal, case.path_codes)
+    return case
+
+
+def _acting(session: Session, principal: Principal, initiative_id: str, action: str) -> tuple[Case, LevelReview]:
+    """The case and its current level, once the caller may act on it and the action is in order."""
+    case = _case(session, principal, initiative_id)
+    review = case.current
+    if review is None:
+        raise NotFound("No such initiative under review here.", "Không tìm thấy sáng kiến đang được xét.")
+    domain.check_actor(principal, case.path_codes, step_of(review))
+    if case.withdrawn:
+        domain.transition(domain.WITHDRAWN, action)
+    domain.transition(review.status, action)
+    return case, review
+
+
+def accept(session: Session, principal: Principal, initiative_id: str, payload: Any, now: datetime) -> Case:
+    data = load(NOTE_IN, payload)
+    case, review = _acting(session, principal, initiative_id, "accept")
+    review.status = domain.IN_REVIEW
+    review.accepted_at = now
+    review.due_at = domain.decision_due(now, rules_for(case.programme, review.level))
+    review.clock = "decision"
+    review.missed_at = None
+    audit(session, case.initiative_id, review.level, principal.sub, principal.role, "accept", now, data["note"] or None)
+    events.review_started(session, case, review, principal.sub)
+    return case
+
+
+def request_corrections(
+    session: Session, principal: Principal, initiative_id: str, payload: Any, now: datetime
+) -> Case:
+    data = load(REASON_IN, payload)
+    case, review = _acting(session, principal, initiative_id, "request_corrections")
+    review.status = domain.CORRECTIONS
+    review.reason = data["reason"]
+    review.due_at = review.clock = None
+    audit(
+        session,
+        case.initiative_id,
+        review.level,
+        principal.sub,
+        principal.role,
+        "request_corrections",
+        now,
+        data["reason"],
+    )
+    events.initiative_returned(session, case, review, principal.sub, now)
+    return case
+
+
+def council_size(session: Session, unit: str) -> int:
+    return session.scalar(select(func.count()).select_from(CouncilMember).where(CouncilMember.unit == unit)) or 0
+
+
+def scorecards(session: Session, review: LevelReview) -> list[Scorecard]:
+    return list(
+        session.scalars(
+            select(Scorecard)
+            .where(
+                Scorecard.initiative_id == review.initiative_id,
+                Scorecard.level == review.level,
+                Scorecard.revision == review.revision,
+            )
+            .order_by(Scorecard.id)
+        )
+    )
+
+
+def score(session: Session, principal: Principal, initiative_id: str, payload: Any, now: datetime) -> Case:
+    data = load(SCORE_IN, payload)
+    case, review = _acting(session, principal, initiative_id, "score")
+    rules = rules_for(case.programme, review.level)
+    if rules.by_council and session.get(CouncilMember, (review.unit, principal.sub)) is None:
+        raise Forbidden(
+            f"At this level the council of {review.unit} scores; you are not a member.",
+            f"Ở cấp này hội đồng sáng kiến của {review.unit} chấm điểm; bạn không phải thành viên.",
+        )
+    cast = scorecards(session, review)
+    if any(s.reviewer == principal.sub for s in cast):
+        raise Conflict("You have already scored this initiative.", "Bạn đã chấm điểm sáng kiến này.", code="voted")
+    if not rules.by_council and cast:
+        raise Conflict(
+            f"This level is scored by one reviewer, and {cast[0].reviewer} has scored it.",
+            f"Cấp này do một người chấm và {cast[0].reviewer} đã chấm điểm.",
+            code="voted",
+        )
+    criteria = {c: data[c] for c in domain.CRITERIA}
+    session.add(
+        Scorecard(
+            initiative_id=case.initiative_id,
+            level=review.level,
+            revision=review.revision,
+            reviewer=principal.sub,
+            total=domain.weighted_total(criteria, rules.weights),
+            comment=data["comment"],
+            scored_at=now,
+            **criteria,
+        )
+    )
+    audit(session, case.initiative_id, review.level, principal.sub, principal.role, "score", now, **criteria)
+    return case
+
+
+def current_verdict(session: Session, case: Case, review: LevelReview) -> tuple[domain.Verdict, int]:
+    rules = rules_for(case.programme, review.level)
+    size = council_size(session, review.unit) if rules.by_council else 0
+    cards = [{c: getattr(s, c) for c in domain.CRITERIA} for s in scorecards(session, review)]
+    return domain.verdict(rules, cards, size), size
+
+
+def decide(session: Session, principal: Principal, initiative_id: str, payload: Any, now: datetime) -> Case:
+    data = load(DECISION_IN, payload)
+    decision = data["decision"]
+    case, review = _acting(session, principal, initiative_id, decision)
+    review.decided_at = now
+    review.due_at = review.clock = None
+    review.reason = data["reason"]
+    if decision == "recognize":
+        result, size = current_verdict(session, case, review)
+        refusal = domain.recognition_refusal(result, size)
+        if refusal is not None:
+            raise refusal
+        review.status = domain.RECOGNIZED
+        certificate = _issue_certificate(session, case, review, now)
+        review.certificate_number = certificate.number
+        events.initiative_recognized(session, case, review, certificate, result, principal.sub)
+    elif decision == "reject":
+        review.status = domain.REJECTED
+        events.initiative_rejected(session, case, review, principal.sub)
+    else:
+        review.status = domain.RETURNED
+        events.initiative_returned(session, case, review, principal.sub, now)
+    audit(
+        session,
+        case.initiative_id,
+        review.level,
+        principal.sub,
+        principal.role,
+        decision,
+        now,
+        data["reason"],
+        certificate=review.certificate_number,
+    )
+    return case
+
+
+def _issue_certificate(session: Session, case: Case, review: LevelReview, now: datetime) -> Certificate:
+    """Numbers run per issuing unit and year; the national series is kept per top unit.
+
+    Each deployment holds its own top units' rows only, so the national register is split by
+    top unit (VGCL-HN-2026-000001) and two deployments never issue the same number.
+    """
+    issuer = f"{review.unit}-{case.top_unit}" if review.level == "national" else review.unit
+    prefix = f"{issuer}-{now.astimezone(LOCAL).year}"
+    series = session.get(CertificateSeries, prefix, with_for_update=True)
+    if series is None:
+        series = CertificateSeries(series=prefix, last_number=0)
+        session.add(series)
+    series.last_number += 1
+    code = f"{case.top_unit}-" + "".join(secrets.choice(CODE_ALPHABET) for _ in range(10))
+    certificate = Certificate(
+        number=f"{prefix}-{series.last_number:06d}",
+        verification_code=code,
+        initiative_id=case.initiative_id,
+        revision=case.revision,
+        level=review.level,
+        issued_by=review.unit,
+        top_unit=case.top_unit,
+        title=case.title,
+        issued_at=now,
+    )
+    session.add(certificate)
+    return certificate
+
+
+def nominate(session: Session, principal: Principal, initiative_id: str, payload: Any, now: datetime) -> Case:
+    data = load(NOMINATE_IN, payload)
+    case, review = _acting(session, principal, initiative_id, "nominate")
+    following = domain.next_step(domain.review_chain(case.path_codes), review.level)
+    if following is None:
+        raise Conflict(
+            "The national level is the highest; there is no level to nominate to.",
+            "Cấp Tổng Liên đoàn là cấp cao nhất, không còn cấp trên để đề nghị.",
+            code="action_out_of_order",
+        )
+    review.status = domain.NOMINATED
+    review.honour = data["honour"]
+    review.reason = data["reason"]
+    upper = _open_step(case, following, review.position + 1, now)
+    session.add(upper)
+    case.level = following.level
+    case.updated_at = now
+    session.flush()
+    audit(
+        session,
+        case.initiative_id,
+        review.level,
+        principal.sub,
+        principal.role,
+        "nominate",
+        now,
+        data["reason"] or None,
+        honour=data["honour"],
+        to_level=following.level,
+        to_unit=following.unit,
+    )
+    events.initiative_nominated(session, case, review, upper, principal.sub)
+    return case
+
+
+# --- Councils -------------------------------------------------------------------------------
+
+
+def _council_admin(principal: Principal, unit: str) -> None:
+    principal.require(("unit_admin", "national_admin"))
+    if principal.role != "national_admin" and principal.unit != unit:
+        raise Forbidden(
+            "Only the unit's own admin manages its council.",
+            "Chỉ quản trị viên của chính đơn vị mới quản lý hội đồng sáng kiến của đơn vị.",
+        )
+
+
+def put_council_member(
+    session: Session, principal: Principal, unit: str, member_id: str, payload: Any, now: datetime
+) -> tuple[CouncilMember, bool]:
+    data = load(COUNCIL_MEMBER_IN, payload)
+    _council_admin(principal, unit)
+    member = session.get(CouncilMember, (unit, member_id), with_for_update=True)
+    created = member is None
+    if member is None:
+        member = CouncilMember(unit=unit, member_id=member_id, added_by=principal.sub, added_at=now)
+        session.add(member)
+    elif member.role == data["role"]:
+        return member, False
+    member.role = data["role"]
+    audit(
+        session,
+        None,
+        None,
+        principal.sub,
+        principal.role,
+        "council_member_set",
+        now,
+        unit=unit,
+        member_id=member_id,
+        council_role=data["role"],
+    )
+    return member, created
+
+
+def remove_council_member(session: Session, principal: Principal, unit: str, member_id: str, now: datetime) -> None:
+    _council_admin(principal, unit)
+    member = session.get(CouncilMember, (unit, member_id), with_for_update=True)
+    if member is None:
+        raise NotFound("Not a member of this council.", "Không phải thành viên của hội đồng này.")
+    session.delete(member)
+    audit(
+        session,
+        None,
+        None,
+        principal.sub,
+        principal.role,
+        "council_member_removed",
+        now,
+        unit=unit,
+        member_id=member_id,
+    )
+
+
+# --- Legal clocks ---------------------------------------------------------------------------
+
+
+def sweep_deadlines(session: Session, now: datetime, limit: int = 500) -> list[LevelReview]:
+    """Marks open reviews past their deadline once, announcing each (escalated to the unit admin).
+
+    SKIP LOCKED lets several replicas sweep at once without waiting on each other's rows.
+    """
+    overdue = list(
+        session.scalars(
+            select(LevelReview)
+            .where(
+                LevelReview.status.in_(domain.OPEN),
+                LevelReview.due_at < now,
+                LevelReview.missed_at.is_(None),
+            )
+            .order_by(LevelReview.due_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+    )
+    for review in overdue:
+        review.missed_at = now
+        case = review.case
+        events.deadline_missed(session, case, review, review.due_at, now)
+        audit(
+            session,
+            case.initiative_id,
+            review.level,
+            SYSTEM,
+            SYSTEM,
+            "deadline_missed",
+            now,
+            clock=review.clock,
+            due_at=review.due_at.isoformat(),
+            escalated_to=review.unit,
+        )
+    return overdue
