@@ -19,7 +19,7 @@ help:
 	@echo "make run    - the whole system on this machine with demo data"
 	@echo "make test   - the full test suite (unit, contract, integration)"
 	@echo "make token ROLE=<role> UNIT=<unit> [SUB=<member id>] - a development bearer token"
-	@echo "make bench  - load figures (submit rate, latency)"
+	@echo "make bench  - load figures (submit rate and latency; review backlog drain rate)"
 	@echo "make lint   - ruff"
 
 $(STAMP): requirements.lock pyproject.toml
@@ -38,6 +38,8 @@ services:
 
 migrate: $(STAMP)
 	$(VENV)/bin/alembic -c services/submission/alembic.ini upgrade head
+	$(VENV)/bin/alembic -c services/review/alembic.ini upgrade head
+	UNIT=HN $(VENV)/bin/alembic -c services/review/alembic.ini upgrade head
 
 seed: migrate
 	$(PY) -m submission.cli seed
@@ -56,6 +58,7 @@ token: $(STAMP)
 
 bench: $(STAMP) services
 	$(PY) scripts/bench_submit.py $(BENCH_ARGS)
+	$(PY) scripts/bench_review.py $(BENCH_REVIEW_ARGS)
 
 lock: $(STAMP)
 	{ echo "# Exact pins of every dependency (regenerate with: make lock)."; \

@@ -26,32 +26,13 @@ import requests
 from chassis.auth import issue_dev_token
 from chassis.db import recreate_database
 
+sys.path.insert(0, str(Path(__file__).parent))
+from benchlib import ADMIN_URL, amqp_uri, fresh_vhost, percentile
+
 ROOT = Path(__file__).resolve().parents[1]
-ADMIN_URL = os.environ.get("TEST_PG_URL", "postgresql://postgres:postgres@127.0.0.1:5432/postgres")
-MANAGEMENT = "http://127.0.0.1:15672/api"
 VHOST = "bench-submit"
-AMQP = f"amqp://guest:guest@127.0.0.1:5672/{VHOST}"
+AMQP = amqp_uri(VHOST)
 UNITS = ["HN-KL-C001", "HN-KCN-C001", "THO-KKT-C001", "HCM-KCX-C001", "CTVN-HC-C001"]
-
-
-def fresh_vhost() -> None:
-    """A virtual host of its own, so queues left by other runs don't weigh on the figures."""
-    auth = ("guest", "guest")
-    requests.delete(f"{MANAGEMENT}/vhosts/{VHOST}", auth=auth, timeout=30)
-    requests.put(f"{MANAGEMENT}/vhosts/{VHOST}", auth=auth, timeout=30).raise_for_status()
-    requests.put(
-        f"{MANAGEMENT}/permissions/{VHOST}/guest",
-        json={"configure": ".*", "write": ".*", "read": ".*"},
-        auth=auth,
-        timeout=30,
-    ).raise_for_status()
-    for _ in range(50):  # the node starts the new virtual host asynchronously
-        try:
-            pika.BlockingConnection(pika.URLParameters(AMQP)).close()
-            return
-        except pika.exceptions.AMQPConnectionError:
-            time.sleep(0.2)
-    raise RuntimeError(f"virtual host {VHOST} did not come up")
 
 
 def body(i: int, unit: str) -> dict:
@@ -125,11 +106,6 @@ class ArrivalRecorder(threading.Thread):
         self.join(timeout=10)
 
 
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))] if ordered else 0.0
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=20)
@@ -137,6 +113,7 @@ def main() -> None:
     args = parser.parse_args()
 
     db = recreate_database(ADMIN_URL, "sangkien_bench")
+    fresh_vhost(VHOST)
     env = {
         **os.environ,
         "SUBMISSION_DATABASE_URL": db,

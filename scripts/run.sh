@@ -4,14 +4,21 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
 API=127.0.0.1:8000
+REVIEW=127.0.0.1:8001     # catch-all review: every top-level unit without its own deployment
+REVIEW_HN=127.0.0.1:8002  # review-hn: Hà Nội's own deployment
+DEDICATED=HN
 mkdir -p var/log
 
-if (exec 3<>/dev/tcp/127.0.0.1/8000) 2>/dev/null; then
-  echo "error: something already listens on $API (an earlier 'make run'?); stop it first" >&2
-  exit 1
-fi
+for port in 8000 8001 8002; do
+  if (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null; then
+    echo "error: something already listens on 127.0.0.1:$port (an earlier 'make run'?); stop it first" >&2
+    exit 1
+  fi
+done
 
 .venv/bin/alembic -c services/submission/alembic.ini upgrade head
+.venv/bin/alembic -c services/review/alembic.ini upgrade head
+UNIT=HN .venv/bin/alembic -c services/review/alembic.ini upgrade head
 $PY -m submission.cli seed
 
 pids=()
@@ -21,27 +28,42 @@ trap cleanup EXIT INT TERM
 WEB_SERVER_ADDRESS=$API $PY -m chassis.run submission submission.service:SubmissionService \
   >var/log/submission.log 2>&1 &
 pids+=($!)
+UNITS='*' UNITS_EXCLUDE=$DEDICATED WEB_SERVER_ADDRESS=$REVIEW \
+  $PY -m chassis.run review review.service:ReviewService >var/log/review.log 2>&1 &
+pids+=($!)
+UNIT=HN WEB_SERVER_ADDRESS=$REVIEW_HN \
+  $PY -m chassis.run review review.service:ReviewService >var/log/review-hn.log 2>&1 &
+pids+=($!)
 # What another union system would run: a plain pika subscriber for Hà Nội's initiatives.
 $PY contracts/examples/subscriber.py --queue demo-subscriber.hn --binding 'initiative.*.HN' \
   >var/log/subscriber-hn.log 2>&1 &
 pids+=($!)
 
-ready() { $PY -c "import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=2)" "http://$API/readyz" 2>/dev/null; }
-for _ in $(seq 1 60); do ready && break; sleep 0.5; done
-ready || { echo "submission did not become ready; see var/log/submission.log" >&2; exit 1; }
+ready() { $PY -c "import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=2)" "http://$1/readyz" 2>/dev/null; }
+for service in "submission $API" "review $REVIEW" "review-hn $REVIEW_HN"; do
+  set -- $service
+  for _ in $(seq 1 60); do ready "$2" && break; sleep 0.5; done
+  ready "$2" || { echo "$1 did not become ready; see var/log/$1.log" >&2; exit 1; }
+done
 
 $PY scripts/demo_data.py "http://$API"
+$PY scripts/demo_review.py "http://$REVIEW_HN" "http://$REVIEW"
 
 cat <<INFO
 
 The platform is up (Ctrl-C stops it):
-  API                 http://$API/api/v1/units, /api/v1/initiatives (bearer token)
-  OpenAPI             http://$API/api/v1/openapi.json
-  Metrics / health    http://$API/metrics  http://$API/readyz
-  RabbitMQ            http://127.0.0.1:15672 (guest/guest), exchange submission.events
-  Logs                var/log/submission.log, var/log/subscriber-hn.log (events a pika subscriber got)
-  Databases           var/*.db (set SUBMISSION_DATABASE_URL=postgresql://... for PostgreSQL)
+  Submission API      http://$API/api/v1/units, /api/v1/initiatives (bearer token)
+  Review, Hà Nội      http://$REVIEW_HN/api/v1/reviews   (review-hn: binds only *.HN routing keys)
+  Review, other units http://$REVIEW/api/v1/reviews      (catch-all: every unit but $DEDICATED)
+  OpenAPI             http://$API/api/v1/openapi.json  http://$REVIEW/api/v1/openapi.json
+  Metrics / health    http://$API/metrics  http://$REVIEW_HN/metrics  http://$REVIEW/readyz
+  RabbitMQ            http://127.0.0.1:15672 (guest/guest), exchanges submission.events, review.events;
+                      queues review-hn.initiative.* and review.initiative.* show the split
+  Logs                var/log/{submission,review,review-hn,subscriber-hn}.log
+  Databases           var/submission.db, var/review.db, var/review-hn.db (or <SERVICE>_DATABASE_URL)
 Try it:
+  TOKEN=\$(make -s token ROLE=reviewer UNIT=HN-KL-C001 | tail -1)
+  curl -s -H "Authorization: Bearer \$TOKEN" 'http://$REVIEW_HN/api/v1/reviews?status=all'
   TOKEN=\$(make -s token ROLE=support_team UNIT=HN-KL | tail -1)
   curl -s -H "Authorization: Bearer \$TOKEN" 'http://$API/api/v1/initiatives?unit=HN-KL&limit=5'
 INFO
