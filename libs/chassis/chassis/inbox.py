@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import insert, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from chassis import metrics
@@ -17,23 +18,27 @@ from chassis.tables import inbox
 def claim(session: Session, consumer: str, event: dict[str, Any]) -> bool:
     """True when this consumer sees the event for the first time (the row is then staged).
 
-    Two concurrent deliveries of one id both pass the check, but only one commit can
-    insert the primary key; the other rolls back, is redelivered and then skipped.
+    One round trip: INSERT .. ON CONFLICT DO NOTHING RETURNING. A concurrent delivery of the
+    same id waits on the first one's uncommitted row, then inserts nothing once it commits.
     """
-    seen = session.execute(
-        select(inbox.c.event_id).where(inbox.c.consumer == consumer, inbox.c.event_id == event["id"])
-    ).first()
-    if seen:
-        return False
-    session.execute(
-        insert(inbox).values(
-            consumer=consumer,
-            event_id=event["id"],
-            event_type=event["type"],
-            processed_at=datetime.now(UTC),
-        )
-    )
-    return True
+    values = {
+        "consumer": consumer,
+        "event_id": event["id"],
+        "event_type": event["type"],
+        "processed_at": datetime.now(UTC),
+    }
+    dialect = session.get_bind().dialect.name
+    upsert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}.get(dialect)
+    if upsert is None:  # any other database: check, then insert (the primary key still guards)
+        seen = session.execute(
+            select(inbox.c.event_id).where(inbox.c.consumer == consumer, inbox.c.event_id == event["id"])
+        ).first()
+        if seen:
+            return False
+        session.execute(insert(inbox).values(**values))
+        return True
+    statement = upsert(inbox).values(**values).on_conflict_do_nothing().returning(inbox.c.event_id)
+    return session.execute(statement).first() is not None
 
 
 Handler = Callable[[Any, Session, dict[str, Any]], Any]

@@ -97,6 +97,7 @@ def receive(session: Session, data: dict[str, Any], now: datetime) -> Case | Non
     case = session.get(Case, data["initiative_id"], with_for_update=True)
     if case is not None and case.has_content and data["revision"] <= case.revision:
         return None  # a stale revision: the newer one is already here
+    fresh = case is None or not case.has_content
     if case is None:
         case = Case(initiative_id=data["initiative_id"], created_at=now, withdrawn=False)
         session.add(case)
@@ -117,7 +118,7 @@ def receive(session: Session, data: dict[str, Any], now: datetime) -> Case | Non
         _reopen(current, case, now)
         audit(session, case.initiative_id, current.level, SYSTEM, SYSTEM, "resubmitted", now, revision=case.revision)
     session.flush()
-    _index_similarity(session, case)
+    _index_similarity(session, case, fresh)
     return case
 
 
@@ -161,37 +162,37 @@ def _reopen(review: LevelReview, case: Case, now: datetime) -> None:
     review.reason = None
 
 
-def _index_similarity(session: Session, case: Case) -> None:
+def _index_similarity(session: Session, case: Case, fresh: bool) -> None:
     """Stores the case's band keys and its most similar earlier initiatives of its top unit."""
     parts = [case.title, *(case.content.get(k) for k in ("problem", "solution", "novelty"))]
     sig = similarity.signature(similarity.text_of(parts))
-    keys = similarity.bands(sig)
+    keys = sorted(set(similarity.bands(sig)))
     case.signature = similarity.encode(sig)
-    session.execute(delete(SimilarityBand).where(SimilarityBand.initiative_id == case.initiative_id))
-    session.execute(delete(SimilarMatch).where(SimilarMatch.initiative_id == case.initiative_id))
+    if not fresh:  # a resubmission: its earlier text's keys and matches go
+        session.execute(delete(SimilarityBand).where(SimilarityBand.initiative_id == case.initiative_id))
+        session.execute(delete(SimilarMatch).where(SimilarMatch.initiative_id == case.initiative_id))
     shared = func.count().label("shared")
-    candidates = session.execute(
+    candidates = (
         select(SimilarityBand.initiative_id, shared)
         .where(SimilarityBand.band_key.in_(keys), SimilarityBand.initiative_id != case.initiative_id)
         .group_by(SimilarityBand.initiative_id)
         .order_by(shared.desc())
         .limit(50)
+        .subquery()
+    )
+    rows = session.execute(
+        select(Case.initiative_id, Case.signature)
+        .join(candidates, candidates.c.initiative_id == Case.initiative_id)
+        .where(Case.unit_path.startswith(f"/{case.path_codes[0]}/{case.top_unit}/"))
     ).all()
-    if candidates:
-        rows = session.execute(
-            select(Case.initiative_id, Case.signature).where(
-                Case.initiative_id.in_([c[0] for c in candidates]),
-                Case.unit_path.startswith(f"/{case.path_codes[0]}/{case.top_unit}/"),
-            )
-        ).all()
-        scored = [(other, similarity.similarity(sig, similarity.decode(raw))) for other, raw in rows if raw]
-        scored = sorted((s for s in scored if s[1] >= similarity.FLAG_AT), key=lambda s: -s[1])[:SIMILAR_KEPT]
-        if scored:
-            session.execute(
-                insert(SimilarMatch),
-                [{"initiative_id": case.initiative_id, "other_id": o, "score": s} for o, s in scored],
-            )
-    session.execute(insert(SimilarityBand), [{"band_key": k, "initiative_id": case.initiative_id} for k in set(keys)])
+    scored = [(other, similarity.similarity(sig, similarity.decode(raw))) for other, raw in rows if raw]
+    scored = sorted((s for s in scored if s[1] >= similarity.FLAG_AT), key=lambda s: -s[1])[:SIMILAR_KEPT]
+    if scored:
+        session.execute(
+            insert(SimilarMatch),
+            [{"initiative_id": case.initiative_id, "other_id": o, "score": s} for o, s in scored],
+        )
+    session.execute(insert(SimilarityBand), [{"band_key": k, "initiative_id": case.initiative_id} for k in keys])
 
 
 def withdraw(session: Session, data: dict[str, Any], now: datetime) -> None:
