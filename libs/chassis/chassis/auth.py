@@ -15,6 +15,11 @@ from chassis.errors import Forbidden, Unauthorized
 ROLES = ("member", "support_team", "reviewer", "unit_admin", "national_admin", "operator")
 
 
+def path_codes(path: str) -> list[str]:
+    """A unit path as codes: "/VGCL/HN/HN-KL/" -> ["VGCL", "HN", "HN-KL"]."""
+    return [c for c in path.split("/") if c]
+
+
 @dataclass(frozen=True)
 class Principal:
     sub: str

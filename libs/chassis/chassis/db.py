@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from nameko.extensions import DependencyProvider
-from sqlalchemy import DateTime, Engine, TypeDecorator, create_engine, event, make_url, text
+from sqlalchemy import DateTime, Engine, MetaData, TypeDecorator, create_engine, event, make_url, text
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import QueuePool
 
@@ -168,3 +168,16 @@ class UtcDateTime(TypeDecorator):
         if value is not None and value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value
+
+
+def service_metadata() -> MetaData:
+    """A service's own MetaData, with constraint names Alembic can find again."""
+    return MetaData(
+        naming_convention={
+            "ix": "ix_%(column_0_label)s",
+            "uq": "uq_%(table_name)s_%(column_0_name)s",
+            "ck": "ck_%(table_name)s_%(constraint_name)s",
+            "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+            "pk": "pk_%(table_name)s",
+        }
+    )

@@ -11,14 +11,13 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from marshmallow import Schema, ValidationError
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from chassis.auth import Principal
 from chassis.config import setting
 from chassis.errors import Conflict, Forbidden, NotFound
-from chassis.validation import flatten, validation_failed
+from chassis.validation import load
 from review import domain, events, similarity
 from review.domain import Step
 from review.models import (
@@ -49,13 +48,6 @@ def now_utc() -> datetime:
     return datetime.now(UTC)
 
 
-def load(schema: Schema, payload: Any) -> dict[str, Any]:
-    try:
-        return schema.load(payload)
-    except ValidationError as exc:
-        raise validation_failed(flatten(exc.messages)) from exc
-
-
 def audit(
     session: Session,
     case_id: str | None,
@@ -79,6 +71,20 @@ def audit(
             at=at,
         )
     )
+
+
+def acted(
+    session: Session,
+    case: Case,
+    review: LevelReview,
+    principal: Principal,
+    action: str,
+    at: datetime,
+    reason: str | None = None,
+    **details: Any,
+) -> None:
+    """A reviewer's action on the case's current level, in the trail."""
+    audit(session, case.initiative_id, review.level, principal.sub, principal.role, action, at, reason, **details)
 
 
 def step_of(review: LevelReview) -> Step:
@@ -252,7 +258,7 @@ def accept(session: Session, principal: Principal, initiative_id: str, payload: 
     review.due_at = domain.decision_due(now, rules_for(case.programme, review.level))
     review.clock = "decision"
     review.missed_at = None
-    audit(session, case.initiative_id, review.level, principal.sub, principal.role, "accept", now, data["note"] or None)
+    acted(session, case, review, principal, "accept", now, data["note"] or None)
     events.review_started(session, case, review, principal.sub)
     return case
 
@@ -265,12 +271,11 @@ def request_corrections(
     review.status = domain.CORRECTIONS
     review.reason = data["reason"]
     review.due_at = review.clock = None
-    audit(
+    acted(
         session,
-        case.initiative_id,
-        review.level,
-        principal.sub,
-        principal.role,
+        case,
+        review,
+        principal,
         "request_corrections",
         now,
         data["reason"],
@@ -328,7 +333,7 @@ def score(session: Session, principal: Principal, initiative_id: str, payload: A
             **criteria,
         )
     )
-    audit(session, case.initiative_id, review.level, principal.sub, principal.role, "score", now, **criteria)
+    acted(session, case, review, principal, "score", now, **criteria)
     return case
 
 
@@ -361,12 +366,11 @@ def decide(session: Session, principal: Principal, initiative_id: str, payload: 
     else:
         review.status = domain.RETURNED
         events.initiative_returned(session, case, review, principal.sub, now)
-    audit(
+    acted(
         session,
-        case.initiative_id,
-        review.level,
-        principal.sub,
-        principal.role,
+        case,
+        review,
+        principal,
         decision,
         now,
         data["reason"],
@@ -422,12 +426,11 @@ def nominate(session: Session, principal: Principal, initiative_id: str, payload
     case.level = following.level
     case.updated_at = now
     session.flush()
-    audit(
+    acted(
         session,
-        case.initiative_id,
-        review.level,
-        principal.sub,
-        principal.role,
+        case,
+        review,
+        principal,
         "nominate",
         now,
         data["reason"] or None,

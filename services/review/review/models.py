@@ -14,31 +14,18 @@ from sqlalchemy import (
     Index,
     Integer,
     LargeBinary,
-    MetaData,
     String,
     Text,
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from chassis.db import UtcDateTime
-
-
-def path_codes(path: str) -> list[str]:
-    """ "/VGCL/HN/HN-KL/" -> ["VGCL", "HN", "HN-KL"]."""
-    return [c for c in path.split("/") if c]
+from chassis.auth import path_codes
+from chassis.db import UtcDateTime, service_metadata
 
 
 class Base(DeclarativeBase):
-    metadata = MetaData(
-        naming_convention={
-            "ix": "ix_%(column_0_label)s",
-            "uq": "uq_%(table_name)s_%(column_0_name)s",
-            "ck": "ck_%(table_name)s_%(constraint_name)s",
-            "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-            "pk": "pk_%(table_name)s",
-        }
-    )
+    metadata = service_metadata()
 
 
 class Case(Base):

@@ -10,18 +10,14 @@ from collections.abc import Callable
 from typing import Any
 from uuid import UUID
 
-from nameko.dependency_providers import Config
 from nameko.timer import timer
 from werkzeug.wrappers import Request, Response
 
 from chassis.config import setting
-from chassis.db import Database
 from chassis.handler import unit_event_handler
-from chassis.health import OpsEndpoints
-from chassis.http import Auth, api, json_response, read_json
+from chassis.http import api, json_response, read_json
 from chassis.inbox import idempotent
-from chassis.metrics import Metrics
-from chassis.relay_runner import OutboxRelayRunner
+from chassis.service import PlatformService
 from review import SERVICE, commands, openapi, queries, schemas, telemetry
 from review.deployment import Deployment
 
@@ -35,14 +31,8 @@ SWEEP_SECONDS = float(setting("DEADLINE_SWEEP_SECONDS"))
 Action = Callable[..., Any]
 
 
-class ReviewService(OpsEndpoints):
+class ReviewService(PlatformService):
     name = SERVICE
-
-    config = Config()
-    db = Database()
-    auth = Auth()
-    metrics = Metrics()
-    relay = OutboxRelayRunner()
     deployment = Deployment()
 
     @api("GET", "/api/v1/openapi.json")

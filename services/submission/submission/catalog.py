@@ -13,8 +13,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from chassis.auth import path_codes
 from submission.domain import PhaseWindow, phase_on
-from submission.models import Programme, Unit, path_codes
+from submission.models import Programme, Unit
 
 TTL_SECONDS = 60.0
 _cache: dict[tuple[str, str, str], tuple[float, Any]] = {}

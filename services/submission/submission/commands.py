@@ -9,13 +9,12 @@ from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from marshmallow import Schema, ValidationError
 from sqlalchemy.orm import Session
 
 from chassis.auth import Principal
 from chassis.config import setting
 from chassis.errors import Conflict, Forbidden, NotFound
-from chassis.validation import FieldError, flatten, validation_failed
+from chassis.validation import FieldError, load, validation_failed
 from submission import domain, events
 from submission.catalog import Catalog
 from submission.models import Author, IdempotencyKey, Initiative, Member, Target, Unit
@@ -26,13 +25,6 @@ INITIATIVE_IN = InitiativeIn()
 INITIATIVE_CONTENT = InitiativeContent()
 WITHDRAW_IN = WithdrawIn()
 CONTENT_SCALARS = tuple(name for name in INITIATIVE_CONTENT.fields if name != "authors")
-
-
-def load(schema: Schema, payload: Any) -> dict[str, Any]:
-    try:
-        return schema.load(payload)
-    except ValidationError as exc:
-        raise validation_failed(flatten(exc.messages)) from exc
 
 
 def digest(payload: Any) -> str:

@@ -5,17 +5,13 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from nameko.dependency_providers import Config
 from sqlalchemy.exc import IntegrityError
 from werkzeug.wrappers import Request, Response
 
-from chassis.db import Database
 from chassis.handler import unit_event_handler
-from chassis.health import OpsEndpoints
-from chassis.http import Auth, api, check_size, json_response, read_json
+from chassis.http import api, check_size, json_response, read_json
 from chassis.inbox import idempotent
-from chassis.metrics import Metrics
-from chassis.relay_runner import OutboxRelayRunner
+from chassis.service import PlatformService
 from submission import SERVICE, bulk, commands, openapi, queries, schemas
 
 MAX_UPLOAD_BYTES = 200 * 1024 * 1024
@@ -29,14 +25,8 @@ TARGET = schemas.TargetOut()
 MEMBER = schemas.MemberOut()
 
 
-class SubmissionService(OpsEndpoints):
+class SubmissionService(PlatformService):
     name = SERVICE
-
-    config = Config()
-    db = Database()
-    auth = Auth()
-    metrics = Metrics()
-    relay = OutboxRelayRunner()
 
     @api("GET", "/api/v1/openapi.json")
     def openapi_document(self, request: Request) -> Response:
