@@ -37,8 +37,8 @@ def query(name: str, description: str, schema: dict | None = None) -> dict[str, 
     }
 
 
-def path(name: str, fmt: str | None = None) -> dict[str, Any]:
-    schema = {"type": "string", **({"format": fmt} if fmt else {})}
+def path(name: str, fmt: str | None = None, pattern: str | None = None) -> dict[str, Any]:
+    schema = {"type": "string", **({"format": fmt} if fmt else {}), **({"pattern": f"^{pattern}$"} if pattern else {})}
     return {"in": "path", "name": name, "required": True, "schema": schema}
 
 

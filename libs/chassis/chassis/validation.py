@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from marshmallow import Schema, ValidationError
+from marshmallow import Schema, ValidationError, validate
 
 from chassis.errors import ValidationFailed
 
@@ -40,6 +40,7 @@ _VI: list[tuple[re.Pattern[str], str]] = [
         (r"^String does not match expected pattern\.$", "Không đúng định dạng yêu cầu."),
         (r"^Special numeric values \(nan or infinity\) are not permitted\.$", "Không chấp nhận NaN hoặc vô cực."),
         (r"^Invalid input type\.$", "Kiểu dữ liệu không hợp lệ."),
+        (r"^Must not be blank\.$", "Không được để trống."),
     ]
 ]
 
@@ -102,11 +103,26 @@ def int_arg(args: Any, name: str, default: int, low: int, high: int) -> int:
     raw = args.get(name)
     if raw is None:
         return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
+    if not (raw.isascii() and raw.isdigit()) or not low <= int(raw) <= high:  # "²".isdigit() is True
         raise validation_failed(
             [FieldError(name, f"Must be an integer from {low} to {high}.", f"Phải là số nguyên từ {low} đến {high}.")]
         )
     return int(raw)
+
+
+class Pattern(validate.Regexp):
+    """A regular expression the whole value must match: `$` alone lets a trailing newline in."""
+
+    def __call__(self, value: str) -> str:
+        if self.regex.fullmatch(value) is None:
+            raise ValidationError(self._format_error(value))
+        return value
+
+
+def not_blank(value: str) -> None:
+    """marshmallow validator: text of only spaces says nothing (a reason, a title)."""
+    if not value.strip():
+        raise ValidationError("Must not be blank.")
 
 
 def load(schema: Schema, payload: Any) -> dict[str, Any]:

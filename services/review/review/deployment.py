@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from nameko.extensions import DependencyProvider
 
-from chassis.handler import parse_units
+from chassis.handler import parse_units, top_unit_codes
 from chassis.metrics import service_label
 from chassis.validation import FieldError, validation_failed
 
@@ -16,7 +16,8 @@ def serves(units: list[str], unit: str) -> bool:
 
     The national council exists in every deployment: each keeps its own top units' rows.
     """
-    return unit == NATIONAL or units == ["*"] or unit.split("-", 1)[0] in units
+    served = top_unit_codes() if units == ["*"] else units
+    return unit == NATIONAL or unit.split("-", 1)[0] in served
 
 
 class DeploymentInfo:

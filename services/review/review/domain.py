@@ -122,6 +122,20 @@ def check_actor(principal: Principal, unit_path: Sequence[str], step: Step) -> N
         )
 
 
+def check_council_reader(principal: Principal, unit: str) -> None:
+    """A council is seen by its own unit, the units above it, and the national office.
+
+    Unit codes start with their top-level unit's (HN-KL-C001 under HN) and, by registry
+    convention, with their upper unit's; that is the only tree a council route knows.
+    """
+    own_line = unit == principal.unit or unit.startswith(f"{principal.unit}-")
+    if principal.unit != "VGCL" and not own_line:
+        raise Forbidden(
+            "This council is outside your unit's subtree.",
+            "Hội đồng sáng kiến này nằm ngoài phạm vi đơn vị của bạn.",
+        )
+
+
 @dataclass(frozen=True)
 class Rules:
     weights: dict[str, float]

@@ -7,7 +7,7 @@ from typing import Any
 
 from chassis.openapi import document as build_document
 from chassis.openapi import errors, json_body, path, query
-from review import domain, schemas
+from review import domain, queries, schemas
 
 SCHEMAS = (  # nested schemas after what they nest
     "NoteIn",
@@ -57,7 +57,8 @@ def _action(summary: str, body: str | None) -> dict[str, Any]:
 
 
 def _operations() -> dict[str, dict[str, Any]]:
-    member = [path("unit"), path("member_id")]
+    unit = path("unit", pattern=queries.UNIT_CODE_PATTERN)
+    member = [unit, path("member_id", pattern=queries.MEMBER_ID_PATTERN)]
     return {
         "/api/v1/reviews": {
             "get": {
@@ -93,7 +94,7 @@ def _operations() -> dict[str, dict[str, Any]]:
             "get": {
                 "summary": "Members of a unit's initiative council (hội đồng sáng kiến)",
                 "security": SECURED,
-                "parameters": [path("unit")],
+                "parameters": [unit],
                 "responses": {
                     "200": {"description": "The council", **json_body("CouncilOut")},
                     **errors(401, 403, 422),

@@ -19,8 +19,11 @@ from review.rules import rules_for, warn_days
 
 DEADLINE_STATES = ("ok", "approaching", "overdue")
 SCOPES = ("mine", "subtree")
-UNIT_CODE = re.compile(r"^[A-Z][A-Z0-9-]{0,63}$")
-CODE = re.compile(r"^[A-Z][A-Z0-9]{0,31}-[A-Z0-9]{10}$")
+UNIT_CODE_PATTERN = r"[A-Z][A-Z0-9-]{0,63}"
+MEMBER_ID_PATTERN = r"[A-Za-z0-9][A-Za-z0-9._@-]{0,127}"
+UNIT_CODE = re.compile(UNIT_CODE_PATTERN)
+MEMBER_ID = re.compile(MEMBER_ID_PATTERN)
+CODE = re.compile(r"[A-Z][A-Z0-9]{0,31}-[A-Z0-9]{10}")
 
 
 def _choice(args: Any, name: str, allowed: tuple[str, ...], default: str | None) -> str | None:
@@ -32,16 +35,13 @@ def _choice(args: Any, name: str, allowed: tuple[str, ...], default: str | None)
     return value
 
 
-MEMBER_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$")
-
-
 def check_member_id(member_id: str) -> None:
-    if not MEMBER_ID.match(member_id):
+    if not MEMBER_ID.fullmatch(member_id):
         raise validation_failed([FieldError("member_id", "Not a member id.", "Mã thành viên không hợp lệ.")])
 
 
 def check_unit_code(unit: str) -> None:
-    if not UNIT_CODE.match(unit):
+    if not UNIT_CODE.fullmatch(unit):
         raise validation_failed([FieldError("unit", "Not a unit code.", "Mã đơn vị không hợp lệ.")])
 
 
@@ -221,6 +221,7 @@ def _similar(session: Session, principal: Principal, case: Case) -> list[dict[st
 def council(session: Session, principal: Principal, unit: str) -> dict[str, Any]:
     check_unit_code(unit)
     principal.require(domain.READING_ROLES)
+    domain.check_council_reader(principal, unit)
     members = session.scalars(
         select(CouncilMember).where(CouncilMember.unit == unit).order_by(CouncilMember.role, CouncilMember.member_id)
     )
@@ -230,7 +231,7 @@ def council(session: Session, principal: Principal, unit: str) -> dict[str, Any]
 def verify_certificate(session: Session, code: str) -> dict[str, Any]:
     """Public: anyone holding a certificate can check it is genuine."""
     certificate = session.scalar(select(Certificate).where(Certificate.verification_code == code.upper()))
-    if certificate is None or not CODE.match(code.upper()):
+    if certificate is None or not CODE.fullmatch(code.upper()):
         raise NotFound("No certificate has this verification code.", "Không có giấy chứng nhận nào mang mã này.")
     return {"valid": True, **{k: getattr(certificate, k) for k in _CERTIFICATE_FIELDS}}
 

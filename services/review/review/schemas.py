@@ -6,6 +6,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from chassis.validation import not_blank
 from review.domain import CRITERIA, DECISION_RULES, HONOURS, LEVELS, SCORE_MAX, STATUSES
 
 REASON = validate.Length(min=1, max=2000)
@@ -16,7 +17,7 @@ class NoteIn(Schema):
 
 
 class ReasonIn(Schema):
-    reason = fields.String(required=True, validate=REASON)
+    reason = fields.String(required=True, validate=[REASON, not_blank])
 
 
 class ScoreIn(Schema):
@@ -28,12 +29,22 @@ class ScoreIn(Schema):
 
 class DecisionIn(Schema):
     decision = fields.String(required=True, validate=validate.OneOf(("recognize", "reject", "return")))
-    reason = fields.String(load_default=None, validate=validate.Length(max=2000))
+    reason = fields.String(
+        load_default=None,
+        validate=validate.Length(max=2000),
+        metadata={"description": "Required (not blank) to reject or return; optional to recognise."},
+    )
 
     @validates_schema
     def reason_when_refusing(self, data: dict[str, Any], **_: Any) -> None:
-        if data.get("decision") in ("reject", "return") and not (data.get("reason") or "").strip():
-            raise ValidationError("A reason is required to reject or return.", "reason")
+        """Rejecting or returning must say why; recognising need not."""
+        if data.get("decision") not in ("reject", "return"):
+            return
+        reason = data.get("reason")
+        if reason is None:
+            raise ValidationError("Missing data for required field.", "reason")
+        if not reason.strip():
+            raise ValidationError("Must not be blank.", "reason")
 
 
 class NominateIn(Schema):

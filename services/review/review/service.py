@@ -97,6 +97,7 @@ class ReviewService(PlatformService):
     def remove_council_member(self, request: Request, unit: str, member_id: str) -> Response:
         principal = self.auth.principal(request)
         queries.check_unit_code(unit)
+        queries.check_member_id(member_id)
         self.deployment.check_serves(unit)
         with self.db.transaction() as session:
             commands.remove_council_member(session, principal, unit, member_id, commands.now_utc())

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from marshmallow import Schema, ValidationError, fields, validate
 
+from chassis.validation import Pattern
 from submission.domain import FIELDS
 
 MAX_TEXT = 20_000
@@ -26,7 +27,7 @@ def _share_in_range(value: Decimal) -> None:
         raise ValidationError("Must be greater than 0 and less than or equal to 100.")
 
 
-UNIT_CODE = validate.Regexp(r"^[A-Z][A-Z0-9-]{0,39}$")
+UNIT_CODE = Pattern(r"^[A-Z][A-Z0-9-]{0,39}$")
 
 
 class AuthorIn(Schema):
@@ -122,7 +123,7 @@ class UnitOut(Schema):
 
 
 class UnitIn(Schema):
-    code = fields.String(required=True, validate=validate.Regexp(r"^[A-Z][A-Z0-9]*(-[A-Z0-9]+)+$"))
+    code = fields.String(required=True, validate=Pattern(r"^[A-Z][A-Z0-9]*(-[A-Z0-9]+)+$"))
     name = fields.String(required=True, validate=validate.Length(1, 300))
     level = fields.String(required=True, validate=validate.OneOf(["upper", "grassroots"]))
     parent = fields.String(required=True, validate=UNIT_CODE)
@@ -163,11 +164,11 @@ class TargetOut(TargetIn):
 
 
 class MemberIn(Schema):
-    member_id = fields.String(required=True, validate=validate.Regexp(r"^[A-Za-z0-9._-]{1,100}$"))
+    member_id = fields.String(required=True, validate=Pattern(r"^[A-Za-z0-9._-]{1,100}$"))
     full_name = fields.String(required=True, validate=validate.Length(1, 200))
     unit = fields.String(required=True, validate=UNIT_CODE)
     email = fields.Email(load_default=None, allow_none=True)
-    phone = fields.String(load_default=None, allow_none=True, validate=validate.Regexp(r"^\+?[0-9]{8,15}$"))
+    phone = fields.String(load_default=None, allow_none=True, validate=Pattern(r"^\+?[0-9]{8,15}$"))
 
 
 class MemberOut(MemberIn):
