@@ -13,7 +13,7 @@ ROLE ?= member
 UNIT ?= HN-KL-C001
 SUB ?=
 
-.PHONY: help run test test-fast lint token migrate seed services bench lock clean
+.PHONY: help run test test-fast lint token migrate seed services bench lock clean images k8s k8s-check
 
 help:
 	@echo "make run    - the whole system on this machine with demo data"
@@ -21,6 +21,9 @@ help:
 	@echo "make token ROLE=<role> UNIT=<unit> [SUB=<member id>] - a development bearer token"
 	@echo "make bench  - load figures (submit rate and latency; review backlog drain rate)"
 	@echo "make lint   - ruff"
+	@echo "make images - one container image per service (needs docker; IMAGE_REGISTRY=, IMAGE_TAG=)"
+	@echo "make k8s    - render deploy/k8s/overlays/{dev,prod} into var/k8s/"
+	@echo "make k8s-check - offline checks of manifests, alerts and dashboards (part of make test)"
 
 $(STAMP): requirements.lock pyproject.toml
 	@bash scripts/ensure-services.sh python
@@ -63,6 +66,26 @@ bench: $(STAMP) services
 lock: $(STAMP)
 	{ echo "# Exact pins of every dependency (regenerate with: make lock)."; \
 	  $(PY) -m pip freeze --all --exclude-editable | grep -v -e sangkien -e '^pip=='; } > requirements.lock
+
+IMAGE_REGISTRY ?= sangkien
+IMAGE_TAG ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+# Every service whose code exists: services/<name>/<name>/service.py.
+IMAGE_SERVICES := $(sort $(notdir $(patsubst %/,%,$(dir $(wildcard services/*/*/service.py)))))
+
+images:
+	@command -v docker >/dev/null || { echo "error: images need a container engine (docker)" >&2; exit 1; }
+	@for s in $(IMAGE_SERVICES); do \
+	  echo "building $(IMAGE_REGISTRY)/$$s:$(IMAGE_TAG)"; \
+	  docker build --build-arg SERVICE=$$s -t $(IMAGE_REGISTRY)/$$s:$(IMAGE_TAG) . || exit 1; \
+	done
+
+k8s:
+	@eval "$$(bash scripts/ensure-k8s-tools.sh | grep '^KUBECTL=')"; mkdir -p var/k8s; \
+	for o in dev prod; do $$KUBECTL kustomize deploy/k8s/overlays/$$o > var/k8s/$$o.yaml || exit 1; \
+	  echo "var/k8s/$$o.yaml: $$(grep -c '^kind:' var/k8s/$$o.yaml) objects"; done
+
+k8s-check: $(STAMP)
+	$(PY) -m pytest tests/deploy -q
 
 clean:
 	rm -rf var .pytest_cache
