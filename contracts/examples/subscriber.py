@@ -163,7 +163,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--exchange",
         default=env("VGCL_EXCHANGE", "submission.events"),
-        help="topic exchange: submission.events or review.events (env VGCL_EXCHANGE)",
+        help="topic exchange: submission.events, review.events or awards.events (env VGCL_EXCHANGE)",
     )
     parser.add_argument(
         "--queue",

@@ -43,8 +43,12 @@ EXPECTED_CONTRACTS = {
     ("unit.registered", 1),
     ("target.registered", 1),
     ("member.registered", 1),
+    ("award.granted", 1),
+    ("remuneration.scheduled", 1),
+    ("remuneration.due", 1),
 }
-# Published by the review service on review.events; everything else is on submission.events.
+# Published by the review service on review.events, by the awards service on awards.events;
+# everything else is on submission.events.
 REVIEW_EVENTS = {
     "initiative.returned",
     "review.started",
@@ -53,6 +57,21 @@ REVIEW_EVENTS = {
     "initiative.nominated",
     "review.deadline_missed",
 }
+AWARDS_EVENTS = {
+    "award.granted",
+    "remuneration.scheduled",
+    "remuneration.due",
+}
+
+
+def exchange_of(event_type: str) -> str:
+    if event_type in REVIEW_EVENTS:
+        return "review.events"
+    if event_type in AWARDS_EVENTS:
+        return "awards.events"
+    return "submission.events"
+
+
 ENVELOPE_REQUIRED = {
     "id",
     "source",
@@ -247,6 +266,9 @@ def _all(*mutations: Callable[[dict[str, Any]], None]) -> Callable[[dict[str, An
 
 
 SUB = "initiative.submitted"
+AWARD = "award.granted"
+REM = "remuneration.scheduled"
+DUE = "remuneration.due"
 BROKEN = [
     (SUB, "author name added", _set("data.authors.0.name", "Nguyễn Văn An")),
     (SUB, "author phone added", _set("data.authors.0.phone", "0912345678")),
@@ -323,6 +345,72 @@ BROKEN = [
     ("member.registered", "name added", _set("data.name", "Trần Thị Bình")),
     ("member.registered", "email added", _set("data.email", "binh@example.vn")),
     ("member.registered", "phone added", _set("data.phone", "0987654321")),
+    (AWARD, "recipient name added", _set("data.recipient.name", "Nguyễn Văn An")),
+    (AWARD, "unknown kind", _set("data.kind", "medal")),
+    (AWARD, "unknown recipient type", _set("data.recipient.type", "team")),
+    (AWARD, "recipient unit lower-case", _set("data.recipient.unit", "hn-q1-c001")),
+    (AWARD, "individual without member id", _set("data.recipient.member_id", None)),
+    (
+        AWARD,
+        "collective with a member id",
+        _all(_set("data.recipient.type", "collective"), _set("data.initiative_id", None)),
+    ),
+    (
+        AWARD,
+        "collective with an initiative",
+        _all(_set("data.recipient.type", "collective"), _set("data.recipient.member_id", None)),
+    ),
+    (AWARD, "bonus without money", _all(_set("data.kind", "bonus"), _set("data.amount_vnd", None))),
+    (
+        AWARD,
+        "benefit reward without money",
+        _all(_set("data.kind", "benefit_reward"), _set("data.amount_vnd", None)),
+    ),
+    (AWARD, "certificate without number", _set("data.certificate_number", None)),
+    (AWARD, "certificate without verification code", _set("data.verification_code", None)),
+    (AWARD, "negative amount", _set("data.amount_vnd", -1)),
+    (AWARD, "amount not integer", _set("data.amount_vnd", 1500000.5)),
+    (AWARD, "month as period", _set("data.period", "2026-03")),
+    (AWARD, "quarter 5", _set("data.period", "2026-Q5")),
+    (AWARD, "half-year 3", _set("data.period", "2026-H3")),
+    (AWARD, "period in non-ASCII digits", _set("data.period", "\u0662\u0660\u0662\u0666")),
+    (AWARD, "lower-case certificate number", _set("data.certificate_number", "hn-2022-bk-0042")),
+    (AWARD, "verification code too short", _set("data.verification_code", "HN-4R8T2W")),
+    (AWARD, "upper-case rule id", _set("data.rule_id", "Certificate-Top")),
+    (AWARD, "rule id with leading dash", _set("data.rule_id", "-certificate")),
+    (AWARD, "rule id too long", _set("data.rule_id", "r" * 65)),
+    (AWARD, "empty rule version", _set("data.rule_version", "")),
+    (AWARD, "rule version too long", _set("data.rule_version", "1" * 33)),
+    (AWARD, "empty reason", _set("data.reason", "")),
+    (AWARD, "reason too long", _set("data.reason", "x" * 2001)),
+    (AWARD, "top unit with dash", _set("data.top_unit", "HN-Q1")),
+    (AWARD, "bad award id", _set("data.award_id", "award-42")),
+    (AWARD, "subject not a uuid", _set("subject", "HN-2022-BK-0042")),
+    (AWARD, "granted_at without offset", _set("data.granted_at", "2022-05-10T14:00:00")),
+    (REM, "payee name added", _set("data.payees.0.name", "Nguyễn Văn An")),
+    (REM, "no payees", _set("data.payees", [])),
+    (REM, "unknown payee role", _set("data.payees.0.role", "reviewer")),
+    (REM, "share 0", _set("data.payees.0.share_percent", 0)),
+    (REM, "share over 100", _set("data.payees.0.share_percent", 100.5)),
+    (REM, "negative payee amount", _set("data.payees.0.amount_vnd", -1)),
+    (REM, "payee amount not integer", _set("data.payees.0.amount_vnd", 8480000.5)),
+    (REM, "unknown basis", _set("data.basis", "lump_sum")),
+    (REM, "installment 0", _set("data.installment", 0)),
+    (REM, "no installments", _set("data.installments", 0)),
+    (REM, "negative total", _set("data.total_vnd", -1)),
+    (REM, "bad period start", _set("data.period_start", "2022-13-01")),
+    (REM, "period end as date-time", _set("data.period_end", "2023-02-28T00:00:00+07:00")),
+    (REM, "bad due date", _set("data.due_on", "31/03/2023")),
+    (REM, "bad rule id", _set("data.rule_id", "remuneration_benefit_share")),
+    (REM, "unit lower-case", _set("data.unit", "hn-q1-c001")),
+    (REM, "bad remuneration id", _set("data.remuneration_id", "not-a-uuid")),
+    (DUE, "payee phone added", _set("data.payees.0.phone", "0912345678")),
+    (DUE, "no payees", _set("data.payees", [])),
+    (DUE, "installment 0", _set("data.installment", 0)),
+    (DUE, "bad due date", _set("data.due_on", "2023-03-32")),
+    (DUE, "total not integer", _set("data.total_vnd", 21200000.5)),
+    (DUE, "announced_at a date", _set("data.announced_at", "2023-03-31")),
+    (DUE, "basis added", _set("data.basis", "benefit_share")),
 ]
 
 
@@ -428,6 +516,64 @@ VALID_VARIANTS = [
         "all blocks",
         _all(_set("data.block", "all"), _set("subject", "HN/TRIEUSANGKIEN/P1/all")),
     ),
+    (
+        AWARD,
+        "national-level collective award",
+        _all(
+            _set("unit", "VGCL"),
+            _set("data.top_unit", "VGCL"),
+            _set("data.recipient", {"type": "collective", "unit": "VGCL", "member_id": None}),
+            _set("data.initiative_id", None),
+            _set("data.period", "2026"),
+            _set("data.certificate_number", "VGCL-2026-BK-0007"),
+            _set("data.verification_code", "VGCL-9Z8Y7X6W5V"),
+        ),
+    ),
+    (
+        AWARD,
+        "collective award of a grassroots unit for a quarter",
+        _all(
+            _set("data.recipient", {"type": "collective", "unit": "HN-Q1-C001", "member_id": None}),
+            _set("data.initiative_id", None),
+            _set("data.period", "2026-Q1"),
+        ),
+    ),
+    (AWARD, "half-year period", _set("data.period", "2026-H2")),
+    (AWARD, "certificate without money", _set("data.amount_vnd", None)),
+    (
+        AWARD,
+        "bonus without certificate",
+        _all(
+            _set("data.kind", "bonus"),
+            _set("data.certificate_number", None),
+            _set("data.verification_code", None),
+        ),
+    ),
+    (
+        AWARD,
+        "benefit reward of zero",
+        _all(
+            _set("data.kind", "benefit_reward"),
+            _set("data.amount_vnd", 0),
+            _set("data.certificate_number", None),
+            _set("data.verification_code", None),
+        ),
+    ),
+    (REM, "transfer price share", _set("data.basis", "transfer_price_share")),
+    (REM, "minimum wage multiple", _set("data.basis", "minimum_wage_multiple")),
+    (
+        REM,
+        "single payee, single installment",
+        _all(
+            _set("data.installments", 1),
+            _set("data.total_vnd", 0),
+            _set(
+                "data.payees",
+                [{"member_id": None, "role": "author", "share_percent": 100, "amount_vnd": 0}],
+            ),
+        ),
+    ),
+    (DUE, "last installment", _all(_set("data.installment", 3), _set("data.due_on", "2025-03-31"))),
 ]
 
 
@@ -553,6 +699,29 @@ def test_subscriber_reads_environment(subscriber: ModuleType, monkeypatch: pytes
     assert args.exchange == "review.events"
 
 
+@pytest.mark.parametrize("event_type", EVENT_TYPES)
+def test_example_routing(event_type: str) -> None:
+    """Examples carry the source of their publisher and the top-level unit of their data."""
+    message = example(event_type)
+    if event_type in AWARDS_EVENTS:
+        assert message["source"] == "/vgcl/awards"
+        assert message["unit"] == message["data"]["top_unit"]
+        subject_field = "award_id" if event_type == AWARD else "remuneration_id"
+        assert message["subject"] == message["data"][subject_field]
+    elif event_type in REVIEW_EVENTS:
+        assert message["source"] == "/vgcl/review"
+    else:
+        assert message["source"] == "/vgcl/submission"
+
+
+@pytest.mark.parametrize("event_type", sorted(AWARDS_EVENTS - {AWARD}))
+def test_remuneration_example_adds_up(event_type: str) -> None:
+    data = example(event_type)["data"]
+    assert sum(p["share_percent"] for p in data["payees"]) == 100
+    assert sum(p["amount_vnd"] for p in data["payees"]) == data["total_vnd"]
+    assert 1 <= data["installment"] <= data["installments"]
+
+
 # --------------------------------------------------------------------------- immutability lock
 
 
@@ -636,9 +805,8 @@ def test_asyncapi_channels_and_operations(asyncapi: dict[str, Any]) -> None:
     for event_type, _ in EXPECTED_CONTRACTS:
         name, amqp = by_address[f"{event_type}.{{unit}}"]
         assert amqp["is"] == "routingKey"
-        exchange = "review.events" if event_type in REVIEW_EVENTS else "submission.events"
         assert amqp["exchange"] == {
-            "name": exchange,
+            "name": exchange_of(event_type),
             "type": "topic",
             "durable": True,
             "autoDelete": False,
