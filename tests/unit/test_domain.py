@@ -58,7 +58,7 @@ def test_read_and_change_rights_follow_the_unit_tree() -> None:
 def test_the_calendar_is_vietnams() -> None:
     from datetime import UTC, datetime
 
-    from submission.commands import local_day
+    from chassis.calendar import local_day
 
     # 17:30 UTC on 31 May is already 1 June in Hà Nội: phase 2 has begun there.
     moment = datetime(2022, 5, 31, 17, 30, tzinfo=UTC)

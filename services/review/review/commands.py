@@ -6,16 +6,15 @@ and the checks below (state, one vote per reviewer) cannot race.
 
 from __future__ import annotations
 
-import secrets
 from datetime import UTC, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from chassis.auth import Principal
-from chassis.config import setting
+from chassis.calendar import local_day
+from chassis.certificates import next_in_series, verification_code
 from chassis.errors import Conflict, Forbidden, NotFound
 from chassis.validation import load
 from review import domain, events, similarity
@@ -37,11 +36,8 @@ from review.schemas import CouncilMemberIn, DecisionIn, NominateIn, NoteIn, Reas
 NOTE_IN, REASON_IN, SCORE_IN = NoteIn(), ReasonIn(), ScoreIn()
 DECISION_IN, NOMINATE_IN, COUNCIL_MEMBER_IN = DecisionIn(), NominateIn(), CouncilMemberIn()
 SYSTEM = "system"
-LOCAL = ZoneInfo(setting("LOCAL_TIMEZONE"))
 SIMILAR_KEPT = 5
 CONTENT_KEYS = ("problem", "solution", "novelty", "scope", "benefit_description", "first_applied_on")
-# Unambiguous letters and digits (no O/0, I/1) for codes people type in.
-CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
 
 def now_utc() -> datetime:
@@ -386,16 +382,10 @@ def _issue_certificate(session: Session, case: Case, review: LevelReview, now: d
     top unit (VGCL-HN-2026-000001) and two deployments never issue the same number.
     """
     issuer = f"{review.unit}-{case.top_unit}" if review.level == "national" else review.unit
-    prefix = f"{issuer}-{now.astimezone(LOCAL).year}"
-    series = session.get(CertificateSeries, prefix, with_for_update=True)
-    if series is None:
-        series = CertificateSeries(series=prefix, last_number=0)
-        session.add(series)
-    series.last_number += 1
-    code = f"{case.top_unit}-" + "".join(secrets.choice(CODE_ALPHABET) for _ in range(10))
+    prefix = f"{issuer}-{local_day(now).year}"
     certificate = Certificate(
-        number=f"{prefix}-{series.last_number:06d}",
-        verification_code=code,
+        number=f"{prefix}-{next_in_series(session, CertificateSeries, prefix):06d}",
+        verification_code=verification_code(case.top_unit),
         initiative_id=case.initiative_id,
         revision=case.revision,
         level=review.level,

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import calendar
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from chassis.auth import Principal
+from chassis.calendar import add_months
 from chassis.errors import Conflict, Forbidden
 
 LEVELS = ("grassroots", "upper", "top", "national")
@@ -212,14 +212,6 @@ def recognition_refusal(result: Verdict, council_size: int) -> Conflict | None:
             code="score_below_pass_mark",
         )
     return None
-
-
-def add_months(moment: datetime, months: int) -> datetime:
-    """Calendar months, clamped to the month's last day (31 Jan + 1 month = 28/29 Feb)."""
-    month_index = moment.month - 1 + months
-    year, month = moment.year + month_index // 12, month_index % 12 + 1
-    day = min(moment.day, calendar.monthrange(year, month)[1])
-    return moment.replace(year=year, month=month, day=day)
 
 
 def intake_due(received_at: datetime, rules: Rules) -> datetime:

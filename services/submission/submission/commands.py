@@ -7,12 +7,11 @@ import json
 import uuid
 from datetime import UTC, date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
 from chassis.auth import Principal
-from chassis.config import setting
+from chassis.calendar import local_day
 from chassis.errors import Conflict, Forbidden, NotFound
 from chassis.validation import FieldError, load, validation_failed
 from submission import domain, events
@@ -34,14 +33,6 @@ def digest(payload: Any) -> str:
 
 def now_utc() -> datetime:
     return datetime.now(UTC)
-
-
-LOCAL = ZoneInfo(setting("LOCAL_TIMEZONE"))
-
-
-def local_day(moment: datetime) -> date:
-    """Phases and 'not in the future' follow the Vietnamese calendar, not UTC's."""
-    return moment.astimezone(LOCAL).date()
 
 
 def _content_errors(data: dict[str, Any], principal: Principal, today: date) -> list[FieldError]:
