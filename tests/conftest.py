@@ -78,6 +78,22 @@ REVIEW_TABLES = (
     "inbox",
 )
 
+AWARDS_TABLES = (
+    "units",
+    "targets",
+    "members",
+    "facts",
+    "cells",
+    "totals",
+    "participants",
+    "hourly",
+    "rank_snapshots",
+    "ledger",
+    "certificate_series",
+    "outbox",
+    "inbox",
+)
+
 
 def truncate(url: str, tables: tuple[str, ...] = MUTABLE_TABLES) -> None:
     engine = create_engine(normalize_url(url))
@@ -110,6 +126,22 @@ def review_pg_url() -> Iterator[str]:
 def review_db_url(review_pg_url: str) -> str:
     truncate(review_pg_url, REVIEW_TABLES)
     return review_pg_url
+
+
+@pytest.fixture(scope="session")
+def awards_pg_url() -> Iterator[str]:
+    """The awards service's own database (migrated; it learns everything from events)."""
+    name = f"sangkien_awards_test_{os.getpid()}"
+    url = create_database(name)
+    migrate(url, "awards")
+    yield url
+    drop_database(name)
+
+
+@pytest.fixture
+def awards_db_url(awards_pg_url: str) -> str:
+    truncate(awards_pg_url, AWARDS_TABLES)
+    return awards_pg_url
 
 
 @pytest.fixture

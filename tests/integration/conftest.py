@@ -15,6 +15,7 @@ import requests
 from kombu import Connection, Exchange, Queue
 from sqlalchemy import create_engine, text
 
+from awards.service import AwardsService
 from chassis.db import normalize_url
 from review.service import ReviewService
 from submission.service import SubmissionService
@@ -105,6 +106,15 @@ def review_api(container_factory, make_config, review_db_url):  # type: ignore[n
     """The catch-all review service (every unit) on its own PostgreSQL database."""
     config = make_config(review_db_url, "review", UNITS="*", DEAD_LETTER_POLL_SECONDS=1)
     container = container_factory(ReviewService, config)
+    container.start()
+    return f"http://{config['WEB_SERVER_ADDRESS']}"
+
+
+@pytest.fixture
+def awards_api(container_factory, make_config, awards_db_url):  # type: ignore[no-untyped-def]
+    """The awards service (every unit) on its own PostgreSQL database."""
+    config = make_config(awards_db_url, "awards", UNITS="*", DEAD_LETTER_POLL_SECONDS=1)
+    container = container_factory(AwardsService, config)
     container.start()
     return f"http://{config['WEB_SERVER_ADDRESS']}"
 

@@ -1,0 +1,300 @@
+"""Read models from events: each event updates the initiative's fact, then applies the difference.
+
+Rows are always written in one order (cells, participants, totals, hourly; keys sorted), so
+two events updating the same hot rows (the nation's, a province's) wait, never deadlock.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Table, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from awards.contributions import FactView, author_ids, difference, highest
+from awards.models import ALL_PHASES, Cell, Fact, Hourly, Member, Participant, Target, Total, Unit
+
+COLUMNS = ("submitted", "recognized", "benefit_vnd", "recognized_benefit_vnd")
+
+
+def _insert(session: Session, table: Table) -> Any:
+    dialect = session.get_bind().dialect.name
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+
+
+def view(fact: Fact | None) -> FactView | None:
+    if fact is None or not fact.unit_path:
+        return None
+    return FactView(
+        programme=fact.programme,
+        phase=fact.phase,
+        unit_path=tuple(fact.path_codes),
+        block=fact.block,
+        target_group=fact.target_group,
+        benefit_vnd_per_year=fact.benefit_vnd_per_year,
+        author_ids=author_ids(fact.authors),
+        submitted_at=fact.submitted_at,
+        withdrawn_at=fact.withdrawn_at,
+        recognized_at=fact.recognized_at,
+    )
+
+
+def _level(path: tuple[str, ...], unit: str) -> tuple[str, str | None, str | None]:
+    """(level, top, parent) of a unit from its position on an initiative's path."""
+    i = path.index(unit)
+    level = "national" if i == 0 else "top" if i == 1 else "grassroots" if i == len(path) - 1 else "upper"
+    return level, path[1] if i >= 1 else None, path[i - 1] if i >= 1 else None
+
+
+def apply(session: Session, programme: str, path: tuple[str, ...], delta: dict[str, Counter]) -> None:
+    """Adds a contribution difference to cells, participants, totals and hourly rows."""
+    cells: dict[tuple, dict[str, int]] = defaultdict(lambda: dict.fromkeys(COLUMNS, 0))
+    for (unit, phase, block, group, column), n in delta["cells"].items():
+        cells[(unit, phase, block, group)][column] += n
+    if cells:
+        stmt = _insert(session, Cell.__table__)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["unit", "programme", "phase", "block", "target_group"],
+            set_={c: getattr(Cell.__table__.c, c) + getattr(stmt.excluded, c) for c in COLUMNS},
+        )
+        rows = [
+            {"unit": k[0], "programme": programme, "phase": k[1], "block": k[2], "target_group": k[3], **v}
+            for k, v in sorted(cells.items())
+        ]
+        session.execute(stmt, rows)
+
+    totals: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: dict.fromkeys((*COLUMNS, "participants"), 0))
+    for (unit, phase, _block, _group), values in cells.items():
+        for column, n in values.items():
+            totals[(unit, phase)][column] += n
+    for (unit, phase), change in _participant_changes(session, programme, delta["participants"]).items():
+        totals[(unit, phase)]["participants"] += change
+    if totals:
+        stmt = _insert(session, Total.__table__)
+        columns = (*COLUMNS, "participants")
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["unit", "programme", "phase"],
+            set_={c: getattr(Total.__table__.c, c) + getattr(stmt.excluded, c) for c in columns},
+        )
+        rows = []
+        for (unit, phase), values in sorted(totals.items()):
+            level, top, parent = _level(path, unit)
+            rows.append(
+                {
+                    "unit": unit,
+                    "programme": programme,
+                    "phase": phase,
+                    "level": level,
+                    "top": top,
+                    "parent": parent,
+                    "target": 0,
+                    **values,
+                }
+            )
+        session.execute(stmt, rows)
+
+    if delta["hourly"]:
+        per_hour: dict[tuple[str, datetime], dict[str, int]] = defaultdict(lambda: {"submitted": 0, "recognized": 0})
+        for (unit, hour, column), n in delta["hourly"].items():
+            per_hour[(unit, hour)][column] += n
+        stmt = _insert(session, Hourly.__table__)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["unit", "programme", "hour"],
+            set_={c: getattr(Hourly.__table__.c, c) + getattr(stmt.excluded, c) for c in ("submitted", "recognized")},
+        )
+        rows = [{"unit": u, "programme": programme, "hour": h, **v} for (u, h), v in sorted(per_hour.items())]
+        session.execute(stmt, rows)
+
+
+def _participant_changes(session: Session, programme: str, delta: Counter) -> Counter:
+    """Distinct authors: a row's count going 0 -> n adds a participant, n -> 0 removes one."""
+    changes: Counter = Counter()
+    if not delta:
+        return changes
+    stmt = _insert(session, Participant.__table__)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["unit", "programme", "phase", "member_id"],
+        set_={"initiatives": Participant.__table__.c.initiatives + stmt.excluded.initiatives},
+    ).returning(Participant.__table__.c.unit, Participant.__table__.c.phase, Participant.__table__.c.initiatives)
+    for (unit, phase, member), n in sorted(delta.items()):
+        row = session.execute(
+            stmt, {"unit": unit, "programme": programme, "phase": phase, "member_id": member, "initiatives": n}
+        ).one()
+        after = row.initiatives
+        before = after - n
+        changes[(unit, phase)] += (after > 0) - (before > 0)
+    return changes
+
+
+def _change(session: Session, fact: Fact, mutate: Any) -> Fact:
+    before = view(fact)
+    fact = mutate(fact)
+    after = view(fact)
+    delta = difference(before, after)
+    path = (after or before).unit_path if (after or before) else ()
+    if path:
+        apply(session, fact.programme, path, delta)
+    return fact
+
+
+def _locked(session: Session, data: dict[str, Any]) -> Fact:
+    """The initiative's fact, locked; created empty first if this is its first event.
+
+    INSERT .. ON CONFLICT DO NOTHING then SELECT .. FOR UPDATE: two first events of one
+    initiative (on different queues) wait for each other instead of colliding.
+    """
+    placeholder = {
+        "initiative_id": data["initiative_id"],
+        "revision": 0,
+        "programme": data["programme"],
+        "phase": "",
+        "unit": data["unit"],
+        "unit_path": "",
+        "top_unit": data["top_unit"],
+        "field": "",
+        "title": "",
+        "confidential": False,
+        "authors": [],
+    }
+    session.execute(_insert(session, Fact.__table__).values(**placeholder).on_conflict_do_nothing())
+    fact = session.get(Fact, data["initiative_id"], with_for_update=True, populate_existing=True)
+    assert fact is not None
+    return fact
+
+
+def on_submitted(session: Session, data: dict[str, Any]) -> None:
+    """`initiative.submitted` / `.resubmitted`: the content of the latest revision wins."""
+
+    def mutate(fact: Fact) -> Fact:
+        if fact.revision >= data["revision"]:
+            return fact  # an older revision arriving late
+        fact.revision = data["revision"]
+        for name in ("programme", "phase", "unit", "top_unit", "block", "target_group", "field", "title"):
+            setattr(fact, name, data[name])
+        fact.unit_path = "/" + "/".join(data["unit_path"]) + "/"
+        fact.confidential = data["confidential"]
+        fact.benefit_vnd_per_year = data["benefit_vnd_per_year"]
+        fact.first_applied_on = date.fromisoformat(data["first_applied_on"]) if data["first_applied_on"] else None
+        fact.authors = data["authors"]
+        if fact.submitted_at is None:
+            fact.submitted_at = datetime.fromisoformat(data["submitted_at"])
+        return fact
+
+    _change(session, _locked(session, data), mutate)
+
+
+def on_withdrawn(session: Session, data: dict[str, Any]) -> None:
+    def mutate(fact: Fact | None) -> Fact:
+        if fact is None:  # the withdrawal overtook the submission: remember it
+            fact = Fact(
+                initiative_id=data["initiative_id"],
+                programme=data["programme"],
+                unit=data["unit"],
+                top_unit=data["top_unit"],
+                authors=[],
+            )
+            session.add(fact)
+        if fact.withdrawn_at is None:
+            fact.withdrawn_at = datetime.fromisoformat(data["withdrawn_at"])
+        return fact
+
+    _change(session, _locked(session, data), mutate)
+
+
+def on_recognized(session: Session, data: dict[str, Any]) -> Fact:
+    """Counted once, at the first recognition; the highest level reached is kept."""
+
+    def mutate(fact: Fact | None) -> Fact:
+        if fact is None:  # recognised before the submission reached us: the event carries enough
+            fact = Fact(
+                initiative_id=data["initiative_id"],
+                revision=0,
+                programme=data["programme"],
+                phase=data["phase"],
+                unit=data["unit"],
+                top_unit=data["top_unit"],
+                block=data["block"],
+                target_group=data["target_group"],
+                field=data["field"],
+                title=data["title"],
+                confidential=data["confidential"],
+                benefit_vnd_per_year=data["benefit_vnd_per_year"],
+                authors=data["authors"],
+            )
+            session.add(fact)
+        moment = datetime.fromisoformat(data["recognized_at"])
+        if fact.recognized_at is None or moment < fact.recognized_at:
+            fact.recognized_at = moment
+        if highest([fact.recognized_level, data["level"]]) == data["level"]:
+            fact.recognized_level = data["level"]
+            fact.certificate_number = data["certificate_number"]
+        return fact
+
+    return _change(session, _locked(session, data), mutate)
+
+
+def on_unit(session: Session, data: dict[str, Any]) -> None:
+    """The registry; a unit moving to another cluster shows in cluster rankings at once."""
+    unit = session.get(Unit, data["code"]) or Unit(code=data["code"])
+    unit.name, unit.level, unit.parent = data["name"], data["level"], data["parent"]
+    unit.top, unit.cluster, unit.block = data["top"], data["cluster"], data["block"]
+    unit.path = "/" + "/".join(data["path"]) + "/"
+    session.merge(unit)
+
+
+def on_target(session: Session, data: dict[str, Any]) -> None:
+    key = (data["unit"], data["programme"], data["phase"], data["block"] or "")
+    target = session.get(Target, key, with_for_update=True)
+    if target is None:
+        target = Target(unit=key[0], programme=key[1], phase=key[2], block=key[3], target=0)
+        session.add(target)
+    target.target = data["target"]
+    session.flush()
+    _refresh_target(session, data["unit"], data["top_unit"], data["programme"], data["phase"])
+
+
+def _refresh_target(session: Session, unit: str, top: str, programme: str, phase: str) -> None:
+    """A total's target: its unit's own targets, summed over blocks (and phases for `*`)."""
+    for row_phase in (phase, ALL_PHASES):
+        query = select(func.coalesce(func.sum(Target.target), 0)).where(
+            Target.unit == unit, Target.programme == programme
+        )
+        if row_phase != ALL_PHASES:
+            query = query.where(Target.phase == row_phase)
+        value = int(session.scalar(query) or 0)
+        stmt = _insert(session, Total.__table__)
+        known = session.get(Unit, unit)
+        level = known.level if known else ("national" if unit == "VGCL" else "top" if unit == top else "grassroots")
+        stmt = stmt.on_conflict_do_update(index_elements=["unit", "programme", "phase"], set_={"target": value})
+        session.execute(
+            stmt,
+            {
+                "unit": unit,
+                "programme": programme,
+                "phase": row_phase,
+                "level": level,
+                "top": top if unit != "VGCL" else None,
+                "parent": known.parent if known else None,
+                "target": value,
+                **dict.fromkeys((*COLUMNS, "participants"), 0),
+            },
+        )
+
+
+def on_member(session: Session, data: dict[str, Any]) -> None:
+    session.merge(Member(member_id=data["member_id"], unit=data["unit"], top_unit=data["top_unit"]))
+
+
+def registered_members(session: Session, unit_path_prefix: str) -> int:
+    return int(
+        session.scalar(
+            select(func.count())
+            .select_from(Member)
+            .join(Unit, Unit.code == Member.unit)
+            .where(Unit.path.startswith(unit_path_prefix))
+        )
+        or 0
+    )

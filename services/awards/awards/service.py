@@ -1,0 +1,138 @@
+"""The awards service: its entrypoints, nothing else."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from nameko.timer import timer
+from werkzeug.wrappers import Request, Response
+
+from awards import SERVICE, commands, openapi, projections, queries, schemas, telemetry
+from chassis.config import setting
+from chassis.handler import unit_event_handler
+from chassis.http import api, json_response, read_json
+from chassis.inbox import idempotent
+from chassis.service import PlatformService
+
+RANKING = schemas.RankingOut()
+STANDING = schemas.StandingOut()
+HISTORY = schemas.HistoryOut()
+TARGET = schemas.TargetOut()
+LEDGER_PAGE = schemas.LedgerPage()
+LEDGER_ENTRY = schemas.LedgerEntryOut()
+AWARD_RUN = schemas.AwardRunOut()
+CERTIFICATE_CHECK = schemas.CertificateCheckOut()
+DAILY_SECONDS = float(setting("AWARDS_DAILY_SECONDS"))
+
+
+class AwardsService(PlatformService):
+    name = SERVICE
+
+    @api("GET", "/api/v1/openapi.json")
+    def openapi_document(self, request: Request) -> Response:
+        return json_response(openapi.document())
+
+    @api("GET", "/api/v1/rankings")
+    def rankings(self, request: Request) -> Response:
+        principal = self.auth.principal(request)
+        with self.db.read() as session:
+            return json_response(RANKING.dump(queries.rankings(session, principal, request.args, commands.now_utc())))
+
+    @api("POST", "/api/v1/rankings/snapshots")
+    def take_snapshot(self, request: Request) -> Response:
+        principal = self.auth.principal(request)
+        principal.require(("national_admin", "operator"))
+        with self.db.transaction() as session:
+            rows = queries.take_snapshot(session, commands.now_utc())
+        return json_response({"rows": rows}, 201)
+
+    @api("GET", "/api/v1/standings/<string:unit>")
+    def standing(self, request: Request, unit: str) -> Response:
+        principal = self.auth.principal(request)
+        with self.db.read() as session:
+            return json_response(STANDING.dump(queries.standing(session, principal, unit, request.args)))
+
+    @api("GET", "/api/v1/standings/<string:unit>/history")
+    def history(self, request: Request, unit: str) -> Response:
+        principal = self.auth.principal(request)
+        with self.db.read() as session:
+            body = queries.history(session, principal, unit, request.args, commands.now_utc())
+            return json_response(HISTORY.dump(body))
+
+    @api("GET", "/api/v1/targets")
+    def targets(self, request: Request) -> Response:
+        principal = self.auth.principal(request)
+        with self.db.read() as session:
+            return json_response(TARGET.dump(queries.targets(session, principal, request.args), many=True))
+
+    @api("GET", "/api/v1/ledger")
+    def ledger(self, request: Request) -> Response:
+        principal = self.auth.principal(request)
+        with self.db.read() as session:
+            return json_response(LEDGER_PAGE.dump(queries.ledger(session, principal, request.args)))
+
+    @api("POST", "/api/v1/ledger/<uuid:entry_id>/paid")
+    def mark_paid(self, request: Request, entry_id: UUID) -> Response:
+        principal = self.auth.principal(request)
+        with self.db.transaction() as session:
+            entry = queries.mark_paid(session, principal, str(entry_id), commands.now_utc())
+            return json_response(LEDGER_ENTRY.dump(entry))
+
+    @api("POST", "/api/v1/award-runs")
+    def run_rules(self, request: Request) -> Response:
+        principal = self.auth.principal(request)
+        payload = read_json(request)
+        with self.db.transaction() as session:
+            granted = commands.run_rules(session, principal, payload, commands.now_utc())
+            body = AWARD_RUN.dump({"granted": granted})
+        return json_response(body, 201 if granted else 200)
+
+    @api("GET", "/api/v1/certificates/<string:code>")
+    def verify_certificate(self, request: Request, code: str) -> Response:
+        with self.db.read() as session:
+            return json_response(CERTIFICATE_CHECK.dump(queries.verify_certificate(session, code)))
+
+    @unit_event_handler("submission", "initiative.submitted")
+    @idempotent(SERVICE)
+    def on_submitted(self, session: Any, event: dict[str, Any]) -> None:
+        commands.submitted(session, event["data"], commands.now_utc())
+
+    @unit_event_handler("submission", "initiative.resubmitted")
+    @idempotent(SERVICE)
+    def on_resubmitted(self, session: Any, event: dict[str, Any]) -> None:
+        commands.submitted(session, event["data"], commands.now_utc())
+
+    @unit_event_handler("submission", "initiative.withdrawn")
+    @idempotent(SERVICE)
+    def on_withdrawn(self, session: Any, event: dict[str, Any]) -> None:
+        projections.on_withdrawn(session, event["data"])
+
+    @unit_event_handler("review", "initiative.recognized")
+    @idempotent(SERVICE)
+    def on_recognized(self, session: Any, event: dict[str, Any]) -> None:
+        commands.recognized(session, event["data"], commands.now_utc())
+
+    @unit_event_handler("submission", "unit.registered")
+    @idempotent(SERVICE)
+    def on_unit(self, session: Any, event: dict[str, Any]) -> None:
+        projections.on_unit(session, event["data"])
+
+    @unit_event_handler("submission", "target.registered")
+    @idempotent(SERVICE)
+    def on_target(self, session: Any, event: dict[str, Any]) -> None:
+        projections.on_target(session, event["data"])
+
+    @unit_event_handler("submission", "member.registered")
+    @idempotent(SERVICE)
+    def on_member(self, session: Any, event: dict[str, Any]) -> None:
+        projections.on_member(session, event["data"])
+
+    @timer(interval=DAILY_SECONDS)
+    def daily(self) -> None:
+        """Due installments, rules of ended periods, the 7:00 snapshot; then the business gauges."""
+        now = commands.now_utc()
+        with self.db.transaction() as session:
+            commands.daily(session, now)
+        with self.db.read() as session:
+            telemetry.refresh(session)
