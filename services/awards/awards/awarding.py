@@ -12,7 +12,7 @@ from awards.remuneration import split, vnd
 from awards.rules import PhaseWindow, Rule
 from chassis.calendar import add_months
 
-PERIOD = re.compile(r"(?P<year>\d{4})(?:-(?P<part>Q[1-4]|H[12]))?")
+PERIOD = re.compile(r"(?P<year>[0-9]{4})(?:-(?P<part>Q[1-4]|H[12]))?")
 
 
 @dataclass(frozen=True)
