@@ -6,10 +6,11 @@ PY=.venv/bin/python
 API=127.0.0.1:8000
 REVIEW=127.0.0.1:8001     # catch-all review: every top-level unit without its own deployment
 REVIEW_HN=127.0.0.1:8002  # review-hn: Hà Nội's own deployment
+AWARDS=127.0.0.1:8003
 DEDICATED=HN
 mkdir -p var/log
 
-for port in 8000 8001 8002; do
+for port in 8000 8001 8002 8003; do
   if (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null; then
     echo "error: something already listens on 127.0.0.1:$port (an earlier 'make run'?); stop it first" >&2
     exit 1
@@ -19,7 +20,7 @@ done
 .venv/bin/alembic -c services/submission/alembic.ini upgrade head
 .venv/bin/alembic -c services/review/alembic.ini upgrade head
 UNIT=HN .venv/bin/alembic -c services/review/alembic.ini upgrade head
-$PY -m submission.cli seed
+.venv/bin/alembic -c services/awards/alembic.ini upgrade head
 
 pids=()
 cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; }
@@ -34,20 +35,25 @@ pids+=($!)
 UNIT=HN WEB_SERVER_ADDRESS=$REVIEW_HN \
   $PY -m chassis.run review review.service:ReviewService >var/log/review-hn.log 2>&1 &
 pids+=($!)
+WEB_SERVER_ADDRESS=$AWARDS $PY -m chassis.run awards awards.service:AwardsService >var/log/awards.log 2>&1 &
+pids+=($!)
 # What another union system would run: a plain pika subscriber for Hà Nội's initiatives.
 $PY contracts/examples/subscriber.py --queue demo-subscriber.hn --binding 'initiative.*.HN' \
   >var/log/subscriber-hn.log 2>&1 &
 pids+=($!)
 
 ready() { $PY -c "import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=2)" "http://$1/readyz" 2>/dev/null; }
-for service in "submission $API" "review $REVIEW" "review-hn $REVIEW_HN"; do
+for service in "submission $API" "review $REVIEW" "review-hn $REVIEW_HN" "awards $AWARDS"; do
   set -- $service
   for _ in $(seq 1 60); do ready "$2" && break; sleep 0.5; done
   ready "$2" || { echo "$1 did not become ready; see var/log/$1.log" >&2; exit 1; }
 done
 
+# Seeded once the consumers' queues exist: the registry and targets reach awards as events.
+$PY -m submission.cli seed
 $PY scripts/demo_data.py "http://$API"
 $PY scripts/demo_review.py "http://$REVIEW_HN" "http://$REVIEW"
+$PY scripts/demo_awards.py "http://$AWARDS"
 
 cat <<INFO
 
@@ -55,13 +61,17 @@ The platform is up (Ctrl-C stops it):
   Submission API      http://$API/api/v1/units, /api/v1/initiatives (bearer token)
   Review, Hà Nội      http://$REVIEW_HN/api/v1/reviews   (review-hn: binds only *.HN routing keys)
   Review, other units http://$REVIEW/api/v1/reviews      (catch-all: every unit but $DEDICATED)
+  Awards              http://$AWARDS/api/v1/rankings?programme=LDST2026, /api/v1/standings/HN?programme=LDST2026,
+                      /api/v1/ledger (bearer token)
   OpenAPI             http://$API/api/v1/openapi.json  http://$REVIEW/api/v1/openapi.json
   Metrics / health    http://$API/metrics  http://$REVIEW_HN/metrics  http://$REVIEW/readyz
   RabbitMQ            http://127.0.0.1:15672 (guest/guest), exchanges submission.events, review.events;
                       queues review-hn.initiative.* and review.initiative.* show the split
-  Logs                var/log/{submission,review,review-hn,subscriber-hn}.log
-  Databases           var/submission.db, var/review.db, var/review-hn.db (or <SERVICE>_DATABASE_URL)
+  Logs                var/log/{submission,review,review-hn,awards,subscriber-hn}.log
+  Databases           var/submission.db, var/review.db, var/review-hn.db, var/awards.db (or <SERVICE>_DATABASE_URL)
 Try it:
+  TOKEN=\$(make -s token ROLE=national_admin UNIT=VGCL | tail -1)
+  curl -s -H "Authorization: Bearer \$TOKEN" 'http://$AWARDS/api/v1/rankings?programme=LDST2026'
   TOKEN=\$(make -s token ROLE=reviewer UNIT=HN-KL-C001 | tail -1)
   curl -s -H "Authorization: Bearer \$TOKEN" 'http://$REVIEW_HN/api/v1/reviews?status=all'
   TOKEN=\$(make -s token ROLE=support_team UNIT=HN-KL | tail -1)
