@@ -80,18 +80,29 @@ def _standings(
 ) -> list[Standing]:
     """Every unit the ranking covers (from the registry, so a unit with nothing yet ranks last),
     with its totals; units known only from initiatives' paths are included too."""
+    # Plain rows, not ORM objects: a province ranks thousands of units, and this is the hot path.
+    columns = (
+        Total.unit,
+        Total.submitted,
+        Total.recognized,
+        Total.participants,
+        Total.benefit_vnd,
+        Total.recognized_benefit_vnd,
+        Total.target,
+    )
     if scope == "top":
         units = select(Unit.code).where(Unit.top == top, Unit.level == level)
-        by_totals = select(Total).where(Total.top == top, Total.level == level)
+        by_totals = select(*columns).where(Total.top == top, Total.level == level)
     else:
         units = select(Unit.code).where(Unit.level == "top")
-        by_totals = select(Total).where(Total.level == "top")
+        by_totals = select(*columns).where(Total.level == "top")
         if scope == "cluster":
             units = units.where(Unit.cluster == cluster)
             by_totals = by_totals.join(Unit, Unit.code == Total.unit).where(Unit.cluster == cluster)
-    totals = {t.unit: t for t in session.scalars(by_totals.where(Total.programme == programme, Total.phase == phase))}
+    rows = session.execute(by_totals.where(Total.programme == programme, Total.phase == phase))
+    totals = {row[0]: Standing(*row) for row in rows}
     codes = set(session.scalars(units)) | set(totals)
-    return [_standing(totals[c]) if c in totals else Standing(c, 0, 0, 0, 0, 0, 0) for c in sorted(codes)]
+    return [totals.get(c) or Standing(c, 0, 0, 0, 0, 0, 0) for c in sorted(codes)]
 
 
 def _from_hourly(session: Session, programme: str, as_of: datetime, units: list[Unit]) -> list[Standing]:
@@ -115,12 +126,9 @@ def rankings(session: Session, principal: Principal, args: Any, now: datetime) -
     top = _code(args, "top", UNIT_CODE, required=scope == "top")
     level = _choice(args, "level", ("upper", "grassroots"), "grassroots")
     as_of = _moment(args, "as_of")
+    limit = int_arg(args, "limit", 100, 1, 5000)
+    offset = int_arg(args, "offset", 0, 0, 1_000_000)
     assert programme is not None and metric is not None and scope is not None and level is not None
-    names = (
-        {u.code: u for u in session.scalars(select(Unit))}
-        if scope != "top"
-        else {u.code: u for u in session.scalars(select(Unit).where(Unit.top == top))}
-    )
     if as_of is not None:
         if scope == "top" or metric not in ("submitted", "recognized") or phase != ALL_PHASES:
             raise _bad(
@@ -128,13 +136,23 @@ def rankings(session: Session, principal: Principal, args: Any, now: datetime) -
                 "As-of rankings cover top-level units by submitted or recognized, whole programme.",
                 "Xếp hạng tại một thời điểm chỉ áp dụng cho đơn vị cấp tỉnh/ngành, theo số sáng kiến, cả chương trình.",
             )
-        units = [u for u in names.values() if u.level == "top" and (scope == "national" or u.cluster == cluster)]
+        tops = select(Unit).where(Unit.level == "top")
+        units = list(session.scalars(tops if scope == "national" else tops.where(Unit.cluster == cluster)))
         ranked = rank(_from_hourly(session, programme, as_of, units), metric)
     else:
         ranked = rank(_standings(session, programme, phase, scope, cluster, top, level), metric)
     key = scope_key(scope, phase, cluster, top)
     snapshot_at, before = _previous(session, programme, key, metric, as_of or now)
     changes = rank_changes(ranked, before)
+    total = len(ranked)
+    ranked = ranked[offset : offset + limit]
+    # Names for the page only: a province ranks a few thousand units, the nation 49.
+    names = {
+        row.code: row
+        for row in session.execute(
+            select(Unit.code, Unit.name, Unit.cluster).where(Unit.code.in_([r.standing.unit for r in ranked]))
+        )
+    }
     return {
         "programme": programme,
         "phase": phase,
@@ -144,13 +162,13 @@ def rankings(session: Session, principal: Principal, args: Any, now: datetime) -
         "top": top,
         "as_of": as_of,
         "compared_with": snapshot_at,
+        "total": total,
+        "next_offset": offset + limit if offset + limit < total else None,
         "items": [_item(r, names.get(r.standing.unit), before, changes, as_of is None) for r in ranked],
     }
 
 
-def _item(
-    r: Ranked, unit: Unit | None, before: dict[str, int], changes: dict[str, int | None], full: bool
-) -> dict[str, Any]:
+def _item(r: Ranked, unit: Any, before: dict[str, int], changes: dict[str, int | None], full: bool) -> dict[str, Any]:
     s = r.standing
     return {
         "rank": r.rank,
