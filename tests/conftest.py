@@ -94,6 +94,18 @@ AWARDS_TABLES = (
     "inbox",
 )
 
+NOTIFY_TABLES = (
+    "initiatives",
+    "contacts",
+    "messages",
+    "deliveries",
+    "webhook_subscriptions",
+    "activity",
+    "reminders",
+    "outbox",
+    "inbox",
+)
+
 
 def truncate(url: str, tables: tuple[str, ...] = MUTABLE_TABLES) -> None:
     engine = create_engine(normalize_url(url))
@@ -142,6 +154,22 @@ def awards_pg_url() -> Iterator[str]:
 def awards_db_url(awards_pg_url: str) -> str:
     truncate(awards_pg_url, AWARDS_TABLES)
     return awards_pg_url
+
+
+@pytest.fixture(scope="session")
+def notify_pg_url() -> Iterator[str]:
+    """The notify service's own database (migrated; contacts come from its API)."""
+    name = f"sangkien_notify_test_{os.getpid()}"
+    url = create_database(name)
+    migrate(url, "notify")
+    yield url
+    drop_database(name)
+
+
+@pytest.fixture
+def notify_db_url(notify_pg_url: str) -> str:
+    truncate(notify_pg_url, NOTIFY_TABLES)
+    return notify_pg_url
 
 
 @pytest.fixture
