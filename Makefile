@@ -44,6 +44,7 @@ migrate: $(STAMP)
 	$(VENV)/bin/alembic -c services/review/alembic.ini upgrade head
 	UNIT=HN $(VENV)/bin/alembic -c services/review/alembic.ini upgrade head
 	$(VENV)/bin/alembic -c services/awards/alembic.ini upgrade head
+	$(VENV)/bin/alembic -c services/notify/alembic.ini upgrade head
 
 seed: migrate
 	$(PY) -m submission.cli seed

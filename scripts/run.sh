@@ -7,10 +7,14 @@ API=127.0.0.1:8000
 REVIEW=127.0.0.1:8001     # catch-all review: every top-level unit without its own deployment
 REVIEW_HN=127.0.0.1:8002  # review-hn: Hà Nội's own deployment
 AWARDS=127.0.0.1:8003
+NOTIFY=127.0.0.1:8004
+SMTP_SINK=127.0.0.1:8025    # a local mail sink: every e-mail notify sends lands in var/mail
+WEBHOOK_SINK=127.0.0.1:8027 # a union system's webhook receiver, verifying signatures
+WEBHOOK_SECRET=demo-webhook-secret-0123456789
 DEDICATED=HN
 mkdir -p var/log
 
-for port in 8000 8001 8002 8003; do
+for port in 8000 8001 8002 8003 8004 8025 8027; do
   if (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null; then
     echo "error: something already listens on 127.0.0.1:$port (an earlier 'make run'?); stop it first" >&2
     exit 1
@@ -21,6 +25,7 @@ done
 .venv/bin/alembic -c services/review/alembic.ini upgrade head
 UNIT=HN .venv/bin/alembic -c services/review/alembic.ini upgrade head
 .venv/bin/alembic -c services/awards/alembic.ini upgrade head
+.venv/bin/alembic -c services/notify/alembic.ini upgrade head
 
 pids=()
 cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; }
@@ -37,13 +42,22 @@ UNIT=HN WEB_SERVER_ADDRESS=$REVIEW_HN \
 pids+=($!)
 WEB_SERVER_ADDRESS=$AWARDS $PY -m chassis.run awards awards.service:AwardsService >var/log/awards.log 2>&1 &
 pids+=($!)
+mkdir -p var/mail
+$PY -m aiosmtpd -n -l $SMTP_SINK -c aiosmtpd.handlers.Mailbox var/mail/demo >var/log/smtp-sink.log 2>&1 &
+pids+=($!)
+$PY scripts/webhook_sink.py ${WEBHOOK_SINK#*:} $WEBHOOK_SECRET >var/log/webhook-sink.log 2>&1 &
+pids+=($!)
+SMTP_HOST=${SMTP_SINK%:*} SMTP_PORT=${SMTP_SINK#*:} AWARDS_API_URL=http://$AWARDS \
+  NOTIFY_SERVICE_TOKEN=$($PY -m chassis.token_main operator VGCL notify 2>/dev/null | tail -1) \
+  WEB_SERVER_ADDRESS=$NOTIFY $PY -m chassis.run notify notify.service:NotifyService >var/log/notify.log 2>&1 &
+pids+=($!)
 # What another union system would run: a plain pika subscriber for Hà Nội's initiatives.
 $PY contracts/examples/subscriber.py --queue demo-subscriber.hn --binding 'initiative.*.HN' \
   >var/log/subscriber-hn.log 2>&1 &
 pids+=($!)
 
 ready() { $PY -c "import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=2)" "http://$1/readyz" 2>/dev/null; }
-for service in "submission $API" "review $REVIEW" "review-hn $REVIEW_HN" "awards $AWARDS"; do
+for service in "submission $API" "review $REVIEW" "review-hn $REVIEW_HN" "awards $AWARDS" "notify $NOTIFY"; do
   set -- $service
   for _ in $(seq 1 60); do ready "$2" && break; sleep 0.5; done
   ready "$2" || { echo "$1 did not become ready; see var/log/$1.log" >&2; exit 1; }
@@ -51,6 +65,7 @@ done
 
 # Seeded once the consumers' queues exist: the registry and targets reach awards as events.
 $PY -m submission.cli seed
+$PY scripts/demo_notify.py "http://$NOTIFY" "http://$WEBHOOK_SINK/hooks/sangkien" $WEBHOOK_SECRET
 $PY scripts/demo_data.py "http://$API"
 $PY scripts/demo_review.py "http://$REVIEW_HN" "http://$REVIEW"
 $PY scripts/demo_awards.py "http://$AWARDS"
@@ -63,13 +78,18 @@ The platform is up (Ctrl-C stops it):
   Review, other units http://$REVIEW/api/v1/reviews      (catch-all: every unit but $DEDICATED)
   Awards              http://$AWARDS/api/v1/rankings?programme=LDST2026, /api/v1/standings/HN?programme=LDST2026,
                       /api/v1/ledger (bearer token)
+  Notify              http://$NOTIFY/api/v1/inbox (the caller's messages), /api/v1/webhooks, /api/v1/deliveries
+  E-mail sink         smtp://$SMTP_SINK -> var/mail/demo (Maildir: one file per message in new/)
+  Webhook subscriber  http://$WEBHOOK_SINK -> var/log/webhook-sink.log (each delivery, signature verified)
   OpenAPI             http://$API/api/v1/openapi.json  http://$REVIEW/api/v1/openapi.json
   Metrics / health    http://$API/metrics  http://$REVIEW_HN/metrics  http://$REVIEW/readyz
   RabbitMQ            http://127.0.0.1:15672 (guest/guest), exchanges submission.events, review.events;
                       queues review-hn.initiative.* and review.initiative.* show the split
-  Logs                var/log/{submission,review,review-hn,awards,subscriber-hn}.log
-  Databases           var/submission.db, var/review.db, var/review-hn.db, var/awards.db (or <SERVICE>_DATABASE_URL)
+  Logs                var/log/{submission,review,review-hn,awards,notify,subscriber-hn}.log
+  Databases           var/{submission,review,review-hn,awards,notify}.db (or <SERVICE>_DATABASE_URL)
 Try it:
+  TOKEN=\$(make -s token ROLE=member UNIT=HN-KL-C001 SUB=dv-hn-kl-c001-01 | tail -1)
+  curl -s -H "Authorization: Bearer \$TOKEN" 'http://$NOTIFY/api/v1/inbox'
   TOKEN=\$(make -s token ROLE=national_admin UNIT=VGCL | tail -1)
   curl -s -H "Authorization: Bearer \$TOKEN" 'http://$AWARDS/api/v1/rankings?programme=LDST2026'
   TOKEN=\$(make -s token ROLE=reviewer UNIT=HN-KL-C001 | tail -1)
