@@ -31,6 +31,8 @@ class Unit(Base):
     block: Mapped[str | None] = mapped_column(String(20))
     path: Mapped[str] = mapped_column(String(400))
 
+    __table_args__ = (Index("ix_units_top_level", "top", "level"),)
+
     @property
     def path_codes(self) -> list[str]:
         return path_codes(self.path)
@@ -166,6 +168,9 @@ class RankSnapshot(Base):
     unit: Mapped[str] = mapped_column(String(64), primary_key=True)
     rank: Mapped[int] = mapped_column(Integer)
     value: Mapped[float] = mapped_column(Float)
+
+    # The latest snapshot of a ranking before a given time: one index range, however many days are kept.
+    __table_args__ = (Index("ix_rank_snapshots_latest", "programme", "scope", "metric", "taken_at"),)
 
 
 class LedgerEntry(Base):

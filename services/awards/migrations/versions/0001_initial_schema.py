@@ -207,6 +207,12 @@ def upgrade() -> None:
         )
         batch_op.create_index("ix_outbox_published_at", ["published_at"], unique=False)
 
+    with op.batch_alter_table("rank_snapshots", schema=None) as batch_op:
+        batch_op.create_index("ix_rank_snapshots_latest", ["programme", "scope", "metric", "taken_at"], unique=False)
+
+    with op.batch_alter_table("units", schema=None) as batch_op:
+        batch_op.create_index("ix_units_top_level", ["top", "level"], unique=False)
+
     # ### end Alembic commands ###
 
 
