@@ -27,11 +27,11 @@ ERROR = {
 }
 
 
-def query(name: str, description: str, schema: dict | None = None) -> dict[str, Any]:
+def query(name: str, description: str, schema: dict | None = None, required: bool = False) -> dict[str, Any]:
     return {
         "in": "query",
         "name": name,
-        "required": False,
+        "required": required,
         "description": description,
         "schema": schema or {"type": "string"},
     }

@@ -32,6 +32,8 @@ def period(code: str) -> Period:
     if match is None:
         raise ValueError(f"not a period: {code!r} (2026, 2026-H1 or 2026-Q3)")
     year, part = int(match["year"]), match["part"]
+    if not 2000 <= year <= 2100:
+        raise ValueError(f"period {code!r} is outside 2000..2100")
     if part is None:
         return Period(code, date(year, 1, 1), date(year + 1, 1, 1))
     months = 3 if part[0] == "Q" else 6

@@ -91,6 +91,9 @@ class Fact(Base):
     __table_args__ = (
         # The open-data export walks recognised initiatives in a stable order.
         Index("ix_facts_recognized", "recognized_at", "initiative_id"),
+        # Reports and periodic rules read one programme's initiatives of a period.
+        Index("ix_facts_programme_submitted", "programme", "submitted_at"),
+        Index("ix_facts_programme_recognized", "programme", "recognized_at"),
     )
 
 

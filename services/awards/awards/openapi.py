@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
-from awards import queries, schemas
+from awards import export, params, queries, report_render, schemas
 from awards.ranking import METRICS
 from chassis.openapi import document as build_document
 from chassis.openapi import errors, json_body, path, query
@@ -23,11 +23,25 @@ SCHEMAS = (  # nested schemas after what they nest
     "AwardRunIn",
     "AwardRunOut",
     "CertificateCheckOut",
+    "ReportUnitOut",
+    "ReportPeriodOut",
+    "ReportCountsOut",
+    "ReportLineOut",
+    "ReportChildOut",
+    "ReportRankOut",
+    "ReportGroupOut",
+    "ReportFieldOut",
+    "ReportAwardOut",
+    "ReportCertificateOut",
+    "ReportOut",
 )
 SECURED = [{"bearer": []}]
-PROGRAMME = query("programme", "Programme code (required)", {"type": "string", "pattern": "^[A-Z0-9][A-Z0-9_-]{0,39}$"})
+PROGRAMME = query(
+    "programme", "Programme code", {"type": "string", "pattern": "^[A-Z0-9][A-Z0-9_-]{0,39}$"}, required=True
+)
 PHASE = query("phase", "Phase code; `*` (default) for the whole programme")
 UNIT = path("unit", pattern=queries.UNIT_CODE.pattern)
+BINARY = {"type": "string", "format": "binary"}
 
 
 def _get(summary: str, parameters: list, schema: str | dict, *codes: int) -> dict[str, Any]:
@@ -51,6 +65,8 @@ def _operations() -> dict[str, dict[str, Any]]:
         query("level", "Units ranked under a top-level unit", {"type": "string", "enum": ["upper", "grassroots"]}),
         query("metric", "What ranks", {"type": "string", "enum": list(METRICS)}),
         query("as_of", "Standings as they stood at this time (ISO 8601)", {"type": "string", "format": "date-time"}),
+        query("limit", "Page size, 1–5000 (default 100)", {"type": "integer", "minimum": 1, "maximum": 5000}),
+        query("offset", "`next_offset` of the previous page", {"type": "integer", "minimum": 0, "maximum": 1000000}),
     ]
     ledger = [
         query("kind", "Entry kind", {"type": "string", "enum": list(queries.LEDGER_KINDS)}),
@@ -58,7 +74,7 @@ def _operations() -> dict[str, dict[str, Any]]:
         query("unit", "Recipient unit"),
         query("period", "2026, 2026-H1, 2026-Q3"),
         query("limit", "Page size, 1–500", {"type": "integer", "minimum": 1, "maximum": 500}),
-        query("offset", "`next_offset` of the previous page", {"type": "integer", "minimum": 0}),
+        query("offset", "`next_offset` of the previous page", {"type": "integer", "minimum": 0, "maximum": 10000000}),
     ]
     return {
         "/api/v1/rankings": _get("Rankings of units (bảng xếp hạng thi đua)", rankings, "RankingOut", 422),
@@ -66,7 +82,15 @@ def _operations() -> dict[str, dict[str, Any]]:
             "post": {
                 "summary": "File the rankings as they stand now (rank changes compare with the latest)",
                 "security": SECURED,
-                "responses": {"201": {"description": "Filed"}, **errors(401, 403, 503)},
+                "responses": {
+                    "201": {
+                        "description": "Filed: how many ranked rows",
+                        **json_body(
+                            {"type": "object", "required": ["rows"], "properties": {"rows": {"type": "integer"}}}
+                        ),
+                    },
+                    **errors(401, 403, 503),
+                },
             }
         },
         "/api/v1/standings/{unit}": _get(
@@ -80,6 +104,7 @@ def _operations() -> dict[str, dict[str, Any]]:
             "A top-level unit's (or the nation's) cumulative counts per day",
             [UNIT, PROGRAMME, query("days", "Days back, 1–731", {"type": "integer", "minimum": 1, "maximum": 731})],
             "HistoryOut",
+            404,
             422,
         ),
         "/api/v1/targets": _get(
@@ -112,11 +137,69 @@ def _operations() -> dict[str, dict[str, Any]]:
                 },
             }
         },
+        **_reports(),
         "/api/v1/certificates/{code}": {
             "get": {
                 "summary": "Check a certificate of merit by its verification code (public)",
                 "parameters": [path("code")],
                 "responses": {"200": {"description": "Genuine", **json_body("CertificateCheckOut")}, **errors(404)},
+            }
+        },
+    }
+
+
+def _reports() -> dict[str, dict[str, Any]]:
+    """Reports (JSON, CSV with a BOM, XLSX), the progress chart (PNG) and the public open-data export."""
+    pattern = {"type": "string", "pattern": f"^{params.REPORT_PERIOD.pattern}$"}
+    period = {**query("period", "Six-month or annual period: 2026-H1, 2026-H2 or 2026", pattern), "required": True}
+    fmt = query("format", "json (default), csv (one section per table) or xlsx (one sheet per table)")
+    fmt["schema"] = {"type": "string", "enum": list(params.FORMATS)}
+    programme = {**PROGRAMME, "required": True}
+    return {
+        "/api/v1/reports/{unit}": {
+            "get": {
+                "summary": "A unit's six-month or annual report (báo cáo 6 tháng, năm): counts, benefit, "
+                "participants, target and progress, ranks, breakdowns, awards. Readers of the unit's subtree; "
+                "national roles anywhere",
+                "security": SECURED,
+                "parameters": [UNIT, programme, period, fmt],
+                "responses": {
+                    "200": {
+                        "description": "The report",
+                        "content": {
+                            **json_body("ReportOut")["content"],
+                            report_render.CONTENT_TYPES["csv"]: {"schema": {"type": "string"}},
+                            report_render.CONTENT_TYPES["xlsx"]: {"schema": BINARY},
+                        },
+                    },
+                    **errors(401, 403, 404, 422, 503),
+                },
+            }
+        },
+        "/api/v1/charts/progress.png": {
+            "get": {
+                "summary": "Progress against targets per unit (PNG): the units under `unit`, "
+                "or the top-level units nationally",
+                "security": SECURED,
+                "parameters": [programme, query("unit", "Unit whose units are shown (default: the nation's)")],
+                "responses": {
+                    "200": {"description": "A PNG image", "content": {"image/png": {"schema": BINARY}}},
+                    **errors(401, 403, 404, 422, 503),
+                },
+            }
+        },
+        "/api/v1/exports/open-data.csv": {
+            "get": {
+                "summary": "Open data (public): recognised, non-confidential initiatives as CSV, streamed; "
+                "no personal data",
+                "parameters": [query("programme", "Only this programme's initiatives")],
+                "responses": {
+                    "200": {
+                        "description": "UTF-8 CSV with a BOM; columns: " + ", ".join(export.COLUMNS),
+                        "content": {"text/csv; charset=utf-8": {"schema": {"type": "string"}}},
+                    },
+                    **errors(422, 503),
+                },
             }
         },
     }

@@ -187,17 +187,8 @@ def on_submitted(session: Session, data: dict[str, Any]) -> None:
 
 
 def on_withdrawn(session: Session, data: dict[str, Any]) -> None:
-    def mutate(fact: Fact | None) -> Fact:
-        if fact is None:  # the withdrawal overtook the submission: remember it
-            fact = Fact(
-                initiative_id=data["initiative_id"],
-                programme=data["programme"],
-                unit=data["unit"],
-                top_unit=data["top_unit"],
-                authors=[],
-            )
-            session.add(fact)
-        if fact.withdrawn_at is None:
+    def mutate(fact: Fact) -> Fact:
+        if fact.withdrawn_at is None:  # kept even when it overtook the submission
             fact.withdrawn_at = datetime.fromisoformat(data["withdrawn_at"])
         return fact
 
@@ -207,24 +198,19 @@ def on_withdrawn(session: Session, data: dict[str, Any]) -> None:
 def on_recognized(session: Session, data: dict[str, Any]) -> Fact:
     """Counted once, at the first recognition; the highest level reached is kept."""
 
-    def mutate(fact: Fact | None) -> Fact:
-        if fact is None:  # recognised before the submission reached us: the event carries enough
-            fact = Fact(
-                initiative_id=data["initiative_id"],
-                revision=0,
-                programme=data["programme"],
-                phase=data["phase"],
-                unit=data["unit"],
-                top_unit=data["top_unit"],
-                block=data["block"],
-                target_group=data["target_group"],
-                field=data["field"],
-                title=data["title"],
-                confidential=data["confidential"],
-                benefit_vnd_per_year=data["benefit_vnd_per_year"],
-                authors=data["authors"],
-            )
-            session.add(fact)
+    def mutate(fact: Fact) -> Fact:
+        if fact.revision == 0:  # recognised before the submission reached us: keep what the event says
+            for name in (
+                "phase",
+                "block",
+                "target_group",
+                "field",
+                "title",
+                "confidential",
+                "benefit_vnd_per_year",
+                "authors",
+            ):
+                setattr(fact, name, data[name])
         moment = datetime.fromisoformat(data["recognized_at"])
         if fact.recognized_at is None or moment < fact.recognized_at:
             fact.recognized_at = moment

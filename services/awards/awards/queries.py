@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from awards import awarding
 from awards.models import ALL_PHASES, Cell, Hourly, LedgerEntry, Member, RankSnapshot, Target, Total, Unit
 from awards.ranking import METRICS, Ranked, Standing, rank, rank_changes
+from awards.rules import load as load_rules
 from chassis.auth import Principal
 from chassis.calendar import LOCAL
 from chassis.errors import Conflict, Forbidden, NotFound
@@ -54,7 +56,18 @@ def _moment(args: Any, name: str) -> datetime | None:
         moment = datetime.fromisoformat(raw)
     except ValueError as exc:
         raise _bad(name, "Not a date-time (ISO 8601).", "Không phải thời điểm dạng ISO 8601.") from exc
+    if not 2000 <= moment.year <= 2100:  # the ends of the calendar overflow in time-zone arithmetic
+        raise _bad(name, "A time from 2000 to 2100.", "Thời điểm từ năm 2000 đến 2100.")
     return moment if moment.tzinfo else moment.replace(tzinfo=LOCAL)
+
+
+def _programme(args: Any) -> str:
+    """A programme the platform runs (it has award rules), or a field-level 422."""
+    programme = _code(args, "programme", PROGRAMME, required=True)
+    assert programme is not None
+    if load_rules(programme) is None:
+        raise _bad("programme", "No such programme.", "Chương trình không tồn tại.")
+    return programme
 
 
 def _standing(total: Total) -> Standing:
@@ -118,7 +131,7 @@ def _from_hourly(session: Session, programme: str, as_of: datetime, units: list[
 
 def rankings(session: Session, principal: Principal, args: Any, now: datetime) -> dict[str, Any]:
     principal.require(READERS)
-    programme = _code(args, "programme", PROGRAMME, required=True)
+    programme = _programme(args)
     phase = args.get("phase", ALL_PHASES)
     metric = _choice(args, "metric", METRICS, "submitted")
     scope = _choice(args, "scope", SCOPES, "national")
@@ -246,7 +259,7 @@ def standing(session: Session, principal: Principal, unit_code: str, args: Any) 
     principal.require(READERS)
     if not UNIT_CODE.fullmatch(unit_code):
         raise _bad("unit", "Not a unit code.", "Mã đơn vị không hợp lệ.")
-    programme = _code(args, "programme", PROGRAMME, required=True)
+    programme = _programme(args)
     phase = args.get("phase", ALL_PHASES)
     total = session.get(Total, (unit_code, programme, phase))
     unit = session.get(Unit, unit_code)
@@ -295,8 +308,15 @@ def standing(session: Session, principal: Principal, unit_code: str, args: Any) 
 def history(session: Session, principal: Principal, unit_code: str, args: Any, now: datetime) -> dict[str, Any]:
     """Cumulative counts at the end of each day (top-level units and the nation)."""
     principal.require(READERS)
-    programme = _code(args, "programme", PROGRAMME, required=True)
+    if not UNIT_CODE.fullmatch(unit_code):
+        raise _bad("unit", "Not a unit code.", "Mã đơn vị không hợp lệ.")
+    programme = _programme(args)
     days = int_arg(args, "days", 30, 1, 731)
+    if (
+        session.get(Unit, unit_code) is None
+        and session.scalar(select(Hourly.unit).where(Hourly.unit == unit_code).limit(1)) is None
+    ):
+        raise NotFound("No such unit has any history.", "Đơn vị này chưa có số liệu theo thời gian.")
     end = (now.astimezone(LOCAL) + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
     start = end - timedelta(days=days)
     base = session.execute(
@@ -310,14 +330,14 @@ def history(session: Session, principal: Principal, unit_code: str, args: Any, n
         .order_by(Hourly.hour)
     ).all()
     submitted, recognized = int(base[0]), int(base[1])
-    per_day: dict[str, tuple[int, int]] = {}
+    per_day: dict[date, tuple[int, int]] = {}
     for hour, s, r in changes:
-        day = hour.astimezone(LOCAL).date().isoformat()
+        day = hour.astimezone(LOCAL).date()
         a, b = per_day.get(day, (0, 0))
         per_day[day] = (a + s, b + r)
     series = []
     for i in range(days):
-        day = (start + timedelta(days=i)).date().isoformat()
+        day = (start + timedelta(days=i)).date()
         s, r = per_day.get(day, (0, 0))
         submitted, recognized = submitted + s, recognized + r
         series.append({"day": day, "submitted": submitted, "recognized": recognized})
@@ -326,7 +346,7 @@ def history(session: Session, principal: Principal, unit_code: str, args: Any, n
 
 def targets(session: Session, principal: Principal, args: Any) -> list[dict[str, Any]]:
     principal.require(READERS)
-    programme = _code(args, "programme", PROGRAMME, required=True)
+    programme = _programme(args)
     unit = _code(args, "unit", UNIT_CODE)
     query = select(Target).where(Target.programme == programme)
     if unit:
@@ -357,8 +377,15 @@ def _ledger_scope(principal: Principal) -> Any:
     if principal.role == "member":
         return LedgerEntry.recipient_member == principal.sub
     principal.require(("support_team", "reviewer", "unit_admin"))
+    # The registry may not have reached awards yet: unit codes start with their top unit's and,
+    # by convention, their upper unit's, and every entry names its top-level unit.
     inside = select(Unit.code).where(Unit.path.contains(f"/{principal.unit}/"))
-    return or_(LedgerEntry.recipient_unit == principal.unit, LedgerEntry.recipient_unit.in_(inside))
+    return or_(
+        LedgerEntry.recipient_unit == principal.unit,
+        LedgerEntry.recipient_unit.startswith(f"{principal.unit}-"),
+        LedgerEntry.top_unit == principal.unit,
+        LedgerEntry.recipient_unit.in_(inside),
+    )
 
 
 def ledger(session: Session, principal: Principal, args: Any) -> dict[str, Any]:
@@ -374,7 +401,7 @@ def ledger(session: Session, principal: Principal, args: Any) -> dict[str, Any]:
         LedgerEntry.kind == kind if kind else None,
         LedgerEntry.programme == programme if programme else None,
         LedgerEntry.recipient_unit == unit if unit else None,
-        LedgerEntry.period == args["period"] if args.get("period") else None,
+        LedgerEntry.period == _period(args) if args.get("period") is not None else None,
     ):
         if condition is not None:
             query = query.where(condition)
@@ -383,6 +410,13 @@ def ledger(session: Session, principal: Principal, args: Any) -> dict[str, Any]:
         session.scalars(query.order_by(LedgerEntry.created_at.desc(), LedgerEntry.id).offset(offset).limit(limit))
     )
     return {"items": items, "total": total, "next_offset": offset + limit if offset + limit < total else None}
+
+
+def _period(args: Any) -> str:
+    try:
+        return awarding.period(args["period"]).code
+    except ValueError as exc:
+        raise _bad("period", "A period: 2026, 2026-H1 or 2026-Q3.", "Kỳ: 2026, 2026-H1 hoặc 2026-Q3.") from exc
 
 
 def mark_paid(session: Session, principal: Principal, entry_id: str, now: datetime) -> LedgerEntry:

@@ -33,6 +33,8 @@ class RankingOut(Schema):
     top = fields.String(allow_none=True)
     as_of = fields.DateTime(allow_none=True)
     compared_with = fields.DateTime(allow_none=True)
+    total = fields.Integer()
+    next_offset = fields.Integer(allow_none=True)
     items = fields.List(fields.Nested(RankingItemOut))
 
 
@@ -134,3 +136,94 @@ class CertificateCheckOut(Schema):
     period = fields.String(allow_none=True)
     reason = fields.String()
     issued_at = fields.DateTime()
+
+
+# --- Reports ------------------------------------------------------------------------------------
+
+
+class ReportUnitOut(Schema):
+    code = fields.String()
+    name = fields.String()
+    level = fields.String()
+    cluster = fields.String(allow_none=True)
+    top = fields.String(allow_none=True)
+
+
+class ReportPeriodOut(Schema):
+    code = fields.String(metadata={"description": "2026-H1, 2026-H2 or 2026"})
+    kind = fields.String(validate=validate.OneOf(("half", "year")))
+    start = fields.Date(metadata={"description": "First day (local calendar)"})
+    end = fields.Date(metadata={"description": "Last day, inclusive"})
+
+
+class ReportCountsOut(Schema):
+    submitted = fields.Integer(metadata={"description": "Submitted in the period, not withdrawn"})
+    recognized = fields.Integer(metadata={"description": "First recognised in the period, not withdrawn"})
+    benefit_vnd = fields.Integer(metadata={"description": "Estimated benefit of those submitted in the period"})
+    recognized_benefit_vnd = fields.Integer(metadata={"description": "Estimated benefit of those recognised"})
+
+
+class ReportLineOut(ReportCountsOut):
+    participants = fields.Integer(metadata={"description": "Distinct authors (member ids) of the submissions"})
+    target = fields.Float(metadata={"description": "The unit's own targets pro rata for the period"})
+    progress = fields.Float(allow_none=True, metadata={"description": "Percent of the target; none without one"})
+
+
+class ReportChildOut(ReportLineOut):
+    unit = fields.String()
+    name = fields.String(allow_none=True)
+    direct = fields.Boolean(metadata={"description": "Initiatives filed at the reported unit itself"})
+
+
+class ReportRankOut(Schema):
+    scope = fields.String(validate=validate.OneOf(("national", "cluster", "top")))
+    within = fields.String(allow_none=True, metadata={"description": "The cluster, or the top-level unit"})
+    metric = fields.String(validate=validate.OneOf(("submitted", "participants", "progress")))
+    rank = fields.Integer(allow_none=True)
+    of = fields.Integer(metadata={"description": "Units ranked"})
+    value = fields.Float(allow_none=True)
+
+
+class ReportGroupOut(ReportCountsOut):
+    target_group = fields.Integer(allow_none=True)
+    label = fields.String()
+
+
+class ReportFieldOut(ReportCountsOut):
+    field = fields.String(allow_none=True)
+    label = fields.String()
+
+
+class ReportAwardOut(Schema):
+    kind = fields.String(validate=validate.OneOf(LEDGER_KINDS))
+    label = fields.String()
+    rule_id = fields.String()
+    entries = fields.Integer()
+    certificates = fields.Integer()
+    amount_vnd = fields.Integer()
+    paid_vnd = fields.Integer()
+
+
+class ReportCertificateOut(Schema):
+    certificate_number = fields.String()
+    award = fields.String(allow_none=True)
+    rule_id = fields.String()
+    period = fields.String(allow_none=True)
+    recipient_type = fields.String()
+    recipient_unit = fields.String()
+    recipient_member = fields.String(allow_none=True)
+    reason = fields.String()
+
+
+class ReportOut(Schema):
+    unit = fields.Nested(ReportUnitOut)
+    programme = fields.String()
+    period = fields.Nested(ReportPeriodOut)
+    generated_at = fields.DateTime(metadata={"description": "Local time; ranks are as of this moment"})
+    summary = fields.Nested(ReportLineOut)
+    ranks = fields.List(fields.Nested(ReportRankOut))
+    children = fields.List(fields.Nested(ReportChildOut))
+    target_groups = fields.List(fields.Nested(ReportGroupOut))
+    fields_ = fields.List(fields.Nested(ReportFieldOut), data_key="fields", attribute="fields")
+    awards = fields.List(fields.Nested(ReportAwardOut))
+    certificates = fields.List(fields.Nested(ReportCertificateOut))

@@ -8,7 +8,19 @@ from uuid import UUID
 from nameko.timer import timer
 from werkzeug.wrappers import Request, Response
 
-from awards import SERVICE, commands, openapi, projections, queries, schemas, telemetry
+from awards import (
+    SERVICE,
+    charts,
+    commands,
+    export,
+    openapi,
+    projections,
+    queries,
+    report_render,
+    reports,
+    schemas,
+    telemetry,
+)
 from chassis.config import setting
 from chassis.handler import unit_event_handler
 from chassis.http import api, json_response, read_json
@@ -23,6 +35,7 @@ LEDGER_PAGE = schemas.LedgerPage()
 LEDGER_ENTRY = schemas.LedgerEntryOut()
 AWARD_RUN = schemas.AwardRunOut()
 CERTIFICATE_CHECK = schemas.CertificateCheckOut()
+REPORT = schemas.ReportOut()
 DAILY_SECONDS = float(setting("AWARDS_DAILY_SECONDS"))
 
 
@@ -92,6 +105,34 @@ class AwardsService(PlatformService):
     def verify_certificate(self, request: Request, code: str) -> Response:
         with self.db.read() as session:
             return json_response(CERTIFICATE_CHECK.dump(queries.verify_certificate(session, code)))
+
+    @api("GET", "/api/v1/reports/<string:unit>")
+    def report(self, request: Request, unit: str) -> Response:
+        principal = self.auth.principal(request)
+        with self.db.read() as session:
+            body, fmt = reports.for_request(session, principal, unit, request.args, commands.now_utc())
+        if fmt == "json":
+            return json_response(REPORT.dump(body))
+        data = report_render.to_csv(body) if fmt == "csv" else report_render.to_xlsx(body)
+        headers = {"Content-Disposition": f'attachment; filename="{report_render.filename(body, fmt)}"'}
+        return Response(data, content_type=report_render.CONTENT_TYPES[fmt], headers=headers)
+
+    @api("GET", "/api/v1/charts/progress.png")
+    def progress_chart(self, request: Request) -> Response:
+        principal = self.auth.principal(request)
+        with self.db.read() as session:
+            data = charts.progress_png(session, principal, request.args)
+        return Response(data, content_type="image/png", headers={"Cache-Control": "private, max-age=60"})
+
+    @api("GET", "/api/v1/exports/open-data.csv")
+    def open_data(self, request: Request) -> Response:
+        """Public. Streamed from a connection of its own: the body is sent after the worker has ended."""
+        return Response(
+            export.primed(self.db.engine, export.programme_arg(request.args)),
+            content_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{export.FILENAME}"'},
+            direct_passthrough=True,
+        )
 
     @unit_event_handler("submission", "initiative.submitted")
     @idempotent(SERVICE)

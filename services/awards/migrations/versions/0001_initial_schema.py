@@ -213,6 +213,10 @@ def upgrade() -> None:
     with op.batch_alter_table("units", schema=None) as batch_op:
         batch_op.create_index("ix_units_top_level", ["top", "level"], unique=False)
 
+    with op.batch_alter_table("facts", schema=None) as batch_op:
+        batch_op.create_index("ix_facts_programme_submitted", ["programme", "submitted_at"], unique=False)
+        batch_op.create_index("ix_facts_programme_recognized", ["programme", "recognized_at"], unique=False)
+
     # ### end Alembic commands ###
 
 
