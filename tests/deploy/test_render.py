@@ -14,10 +14,29 @@ from tests.deploy.manifests import by_name, of_kind
 
 # What each overlay must contain, whatever else is added later.
 EXPECTED_KINDS = {
-    "Namespace", "ServiceAccount", "ConfigMap", "Service", "Deployment", "Job", "PodDisruptionBudget",
-    "NetworkPolicy", "ScaledObject", "TriggerAuthentication", "RabbitmqCluster", "Exchange", "Queue",
-    "Binding", "Policy", "User", "Permission", "Cluster", "Pooler", "Database", "PodMonitor", "PrometheusRule",
-}  # fmt: skip
+    "Namespace",
+    "ServiceAccount",
+    "ConfigMap",
+    "Service",
+    "Deployment",
+    "Job",
+    "PodDisruptionBudget",
+    "NetworkPolicy",
+    "ScaledObject",
+    "TriggerAuthentication",
+    "RabbitmqCluster",
+    "Exchange",
+    "Queue",
+    "Binding",
+    "Policy",
+    "User",
+    "Permission",
+    "Cluster",
+    "Pooler",
+    "Database",
+    "PodMonitor",
+    "PrometheusRule",
+}
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)

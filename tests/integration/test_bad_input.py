@@ -117,10 +117,25 @@ def test_nul_characters_are_refused_not_crashed_on(api, db_url) -> None:  # type
     path = requests.get(f"{api}/api/v1/units/H%00N", timeout=10)
     assert path.status_code == 400
     rows = "\n".join(
-        [",".join(["title", "field", "target_group", "problem", "solution", "novelty", "scope", "unit", "programme",
-                   "author1_name", "author1_share"]),
-         ",".join(["a\x00b", "other", "5", "p", "s", "n", "sc", UNIT, "LDST2026", "A", "100"])]
-    )  # fmt: skip
+        [
+            ",".join(
+                [
+                    "title",
+                    "field",
+                    "target_group",
+                    "problem",
+                    "solution",
+                    "novelty",
+                    "scope",
+                    "unit",
+                    "programme",
+                    "author1_name",
+                    "author1_share",
+                ]
+            ),
+            ",".join(["a\x00b", "other", "5", "p", "s", "n", "sc", UNIT, "LDST2026", "A", "100"]),
+        ]
+    )
     bulk = requests.post(
         f"{api}/api/v1/initiatives/bulk",
         data=rows.encode(),

@@ -203,8 +203,11 @@ def _import_peak_mb(db_url: str, path: Path) -> float:
     run = subprocess.run(
         [sys.executable, "-c", probe, str(path), UPPER],
         env={**os.environ, "SUBMISSION_DATABASE_URL": db_url},
-        capture_output=True, text=True, timeout=900, cwd=ROOT,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=900,
+        cwd=ROOT,
+    )
     assert run.returncode == 0 and '"rejected": 0' in run.stdout, run.stdout + run.stderr[-3000:]
     return int(run.stdout.rsplit("maxrss_kb", 1)[1].split()[0]) / 1024
 

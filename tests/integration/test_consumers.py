@@ -180,13 +180,25 @@ def test_dead_letters_are_counted_listed_and_replayed_after_the_fix(  # type: ig
     env = {**os.environ, "AMQP_URI": rabbit_config["AMQP_URI"].replace("pyamqp://", "amqp://")}
     env["RABBITMQ_API_URL"] = "http://guest:guest@127.0.0.1:15672/api"
     root = Path(__file__).resolve().parents[2]
-    listed = subprocess.run([sys.executable, "-m", "chassis.dead_letters", "list"], env=env, cwd=root,
-                            capture_output=True, text=True, timeout=60)  # fmt: skip
+    listed = subprocess.run(
+        [sys.executable, "-m", "chassis.dead_letters", "list"],
+        env=env,
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert listed.returncode == 0 and f"3  {dlq}" in listed.stdout, listed.stdout + listed.stderr
 
     FixableService.broken = False  # the fix is deployed
-    replayed = subprocess.run([sys.executable, "-m", "chassis.dead_letters", "replay", "fixable.initiative.returned"],
-                              env=env, cwd=root, capture_output=True, text=True, timeout=60)  # fmt: skip
+    replayed = subprocess.run(
+        [sys.executable, "-m", "chassis.dead_letters", "replay", "fixable.initiative.returned"],
+        env=env,
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert replayed.returncode == 0 and '"replayed": 3' in replayed.stdout, replayed.stdout + replayed.stderr
     wait_for(lambda: len(FixableService.handled) == 3, timeout=30)
     assert sorted(FixableService.handled) == sorted(e["id"] for e in events)

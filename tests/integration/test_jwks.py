@@ -39,8 +39,14 @@ def test_tokens_verify_against_a_jwks_endpoint() -> None:
             audience="sangkien-api",
             issuer="https://sso.example.vn",
         )
-        claims = {"sub": "cb-01", "role": "reviewer", "unit": "THO", "aud": "sangkien-api",
-                  "iss": "https://sso.example.vn", "exp": int(time.time()) + 60}  # fmt: skip
+        claims = {
+            "sub": "cb-01",
+            "role": "reviewer",
+            "unit": "THO",
+            "aud": "sangkien-api",
+            "iss": "https://sso.example.vn",
+            "exp": int(time.time()) + 60,
+        }
         token = jwt.encode(claims, key, "RS256", headers={"kid": "k1"})
         assert verifier.verify(f"Bearer {token}").unit == "THO"
         wrong_audience = jwt.encode({**claims, "aud": "other"}, key, "RS256", headers={"kid": "k1"})

@@ -89,8 +89,13 @@ def test_member_registration_keeps_contacts_out_of_events(api, tap) -> None:  # 
 def test_unit_admin_registers_a_grassroots_unit_under_their_subtree(api, tap) -> None:  # type: ignore[no-untyped-def]
     events = tap(["unit.registered.HN"])
     admin = token("unit_admin", "HN", "admin-hn")
-    body = {"code": "HN-KL-C099", "name": "Công đoàn cơ sở Công ty Demo mới", "level": "grassroots",
-            "parent": UPPER, "block": "enterprise"}  # fmt: skip
+    body = {
+        "code": "HN-KL-C099",
+        "name": "Công đoàn cơ sở Công ty Demo mới",
+        "level": "grassroots",
+        "parent": UPPER,
+        "block": "enterprise",
+    }
     created = post(f"{api}/api/v1/units", body, admin)
     assert created.status_code == 201, created.text
     assert post(f"{api}/api/v1/units", body, admin).status_code == 200  # same again: nothing new

@@ -204,33 +204,68 @@ def world(request, vhost_pipeline) -> Iterator[World]:  # type: ignore[no-untype
 
 def test_deciding_before_intake_is_out_of_order(world: World) -> None:
     initiative_id = world.submit()
-    for body in ({"decision": "recognize"}, {"decision": "reject", "reason": "Chưa có tính mới"},
-                 {"decision": "return", "reason": "Bổ sung số liệu"}):  # fmt: skip
-        error = refused(world, "POST", world.action_url(initiative_id, "decision"), reviewer(UNIT), 409,
-                        "action_out_of_order", initiative_id=initiative_id, json=body)  # fmt: skip
+    for body in (
+        {"decision": "recognize"},
+        {"decision": "reject", "reason": "Chưa có tính mới"},
+        {"decision": "return", "reason": "Bổ sung số liệu"},
+    ):
+        error = refused(
+            world,
+            "POST",
+            world.action_url(initiative_id, "decision"),
+            reviewer(UNIT),
+            409,
+            "action_out_of_order",
+            initiative_id=initiative_id,
+            json=body,
+        )
         assert "not been accepted" in error["message_en"] and "chưa được tiếp nhận" in error["message_vi"]
     assert world.review_file(initiative_id)["steps"][0]["status"] == "received"
 
 
 def test_scoring_before_accepting_is_out_of_order(world: World) -> None:
     initiative_id = world.submit()
-    refused(world, "POST", world.action_url(initiative_id, "scores"), reviewer(UNIT), 409, "action_out_of_order",
-            initiative_id=initiative_id, json=GOOD_SCORES)  # fmt: skip
+    refused(
+        world,
+        "POST",
+        world.action_url(initiative_id, "scores"),
+        reviewer(UNIT),
+        409,
+        "action_out_of_order",
+        initiative_id=initiative_id,
+        json=GOOD_SCORES,
+    )
 
 
 def test_accepting_twice_is_out_of_order(world: World) -> None:
     initiative_id = world.accepted()
     for who in (reviewer(UNIT), token("unit_admin", UNIT, "ad-cs")):
-        error = refused(world, "POST", world.action_url(initiative_id, "accept"), who, 409, "action_out_of_order",
-                        initiative_id=initiative_id, json={"note": "lần hai"})  # fmt: skip
+        error = refused(
+            world,
+            "POST",
+            world.action_url(initiative_id, "accept"),
+            who,
+            409,
+            "action_out_of_order",
+            initiative_id=initiative_id,
+            json={"note": "lần hai"},
+        )
         assert "already accepted" in error["message_en"]
     assert [a["action"] for a in world.review_file(initiative_id)["audit"]].count("accept") == 1
 
 
 def test_asking_for_corrections_after_accepting_is_out_of_order(world: World) -> None:
     initiative_id = world.accepted()
-    refused(world, "POST", world.action_url(initiative_id, "corrections"), reviewer(UNIT), 409,
-            "action_out_of_order", initiative_id=initiative_id, json={"reason": "Bổ sung"})  # fmt: skip
+    refused(
+        world,
+        "POST",
+        world.action_url(initiative_id, "corrections"),
+        reviewer(UNIT),
+        409,
+        "action_out_of_order",
+        initiative_id=initiative_id,
+        json={"reason": "Bổ sung"},
+    )
 
 
 def test_nominating_before_recognition_is_out_of_order(world: World) -> None:
@@ -238,8 +273,16 @@ def test_nominating_before_recognition_is_out_of_order(world: World) -> None:
     url = world.action_url(initiative_id, "nomination")
     refused(world, "POST", url, reviewer(UNIT), 409, "action_out_of_order", initiative_id=initiative_id, json={})
     world.act(initiative_id, "accept", {}, reviewer(UNIT))
-    refused(world, "POST", url, reviewer(UNIT), 409, "action_out_of_order", initiative_id=initiative_id,
-            json={"honour": "exemplary"})  # fmt: skip
+    refused(
+        world,
+        "POST",
+        url,
+        reviewer(UNIT),
+        409,
+        "action_out_of_order",
+        initiative_id=initiative_id,
+        json={"honour": "exemplary"},
+    )
     world.act(initiative_id, "decision", {"decision": "reject", "reason": "Chưa có tính mới"}, reviewer(UNIT))
     refused(world, "POST", url, reviewer(UNIT), 409, "action_out_of_order", initiative_id=initiative_id, json={})
     assert len(world.review_file(initiative_id)["steps"]) == 1
@@ -250,12 +293,28 @@ def test_nothing_goes_beyond_the_national_level(world: World) -> None:
     recognised = world.recognise(initiative_id, "national", NATIONAL)
     assert [s["status"] for s in recognised["steps"]] == ["nominated"] * 3 + ["recognized"]
     who = reviewer(NATIONAL)
-    error = refused(world, "POST", world.action_url(initiative_id, "nomination"), who, 409, "action_out_of_order",
-                    initiative_id=initiative_id, json={"honour": "national_award"})  # fmt: skip
+    error = refused(
+        world,
+        "POST",
+        world.action_url(initiative_id, "nomination"),
+        who,
+        409,
+        "action_out_of_order",
+        initiative_id=initiative_id,
+        json={"honour": "national_award"},
+    )
     assert "national" in error["message_en"]
     for action, body in (("decision", {"decision": "recognize"}), ("accept", {}), ("scores", GOOD_SCORES)):
-        refused(world, "POST", world.action_url(initiative_id, action), who, 409, "action_out_of_order",
-                initiative_id=initiative_id, json=body)  # fmt: skip
+        refused(
+            world,
+            "POST",
+            world.action_url(initiative_id, action),
+            who,
+            409,
+            "action_out_of_order",
+            initiative_id=initiative_id,
+            json=body,
+        )
     # The national certificate can be checked by its code, typed in any case.
     code = recognised["certificates"][-1]["verification_code"]
     check = requests.get(f"{world.review}/api/v1/certificates/{code.lower()}", timeout=10)
@@ -282,8 +341,16 @@ def test_a_withdrawn_initiative_cannot_be_accepted_scored_or_decided(world: Worl
         (in_review, "nomination", {}),
     ]
     for initiative_id, action, body in attempts:
-        error = refused(world, "POST", world.action_url(initiative_id, action), reviewer(UNIT), 409,
-                        "action_out_of_order", initiative_id=initiative_id, json=body)  # fmt: skip
+        error = refused(
+            world,
+            "POST",
+            world.action_url(initiative_id, action),
+            reviewer(UNIT),
+            409,
+            "action_out_of_order",
+            initiative_id=initiative_id,
+            json=body,
+        )
         assert "withdrawn" in error["message_en"] and "rút" in error["message_vi"], (action, error)
 
 
@@ -295,8 +362,16 @@ def test_a_second_reviewer_cannot_score_at_a_single_reviewer_level(world: World)
     world.act(initiative_id, "scores", GOOD_SCORES, reviewer(UNIT, "rv-cs-1"))
     url = world.action_url(initiative_id, "scores")
     for who in (reviewer(UNIT, "rv-cs-2"), token("unit_admin", UNIT, "ad-cs"), reviewer(UNIT, "rv-cs-1")):
-        refused(world, "POST", url, who, 409, "voted", initiative_id=initiative_id,
-                json={"novelty": 1, "applicability": 1, "benefit": 1})  # fmt: skip
+        refused(
+            world,
+            "POST",
+            url,
+            who,
+            409,
+            "voted",
+            initiative_id=initiative_id,
+            json={"novelty": 1, "applicability": 1, "benefit": 1},
+        )
     assert len(world.review_file(initiative_id)["scorecards"]) == 1
 
 
@@ -305,8 +380,16 @@ def test_a_council_member_votes_once(world: World) -> None:
     world.act(initiative_id, "accept", {}, reviewer(UPPER))
     member = reviewer(UPPER, "hd-kl-1")
     world.act(initiative_id, "scores", GOOD_SCORES, member)
-    error = refused(world, "POST", world.action_url(initiative_id, "scores"), member, 409, "voted",
-                    initiative_id=initiative_id, json={"novelty": 2, "applicability": 2, "benefit": 2})  # fmt: skip
+    error = refused(
+        world,
+        "POST",
+        world.action_url(initiative_id, "scores"),
+        member,
+        409,
+        "voted",
+        initiative_id=initiative_id,
+        json={"novelty": 2, "applicability": 2, "benefit": 2},
+    )
     assert error["message_vi"] != error["message_en"]
     verdict = world.review_file(initiative_id)["verdict"]
     assert verdict["scorers"] == 1 and verdict["novelty"] == 9
@@ -320,19 +403,36 @@ def test_only_council_members_score_at_a_council_level(world: World) -> None:
     for who in (reviewer(UPPER), token("unit_admin", UPPER, "ad-kl"), reviewer(UPPER, "hd-hn-1")):
         refused(world, "POST", url, who, 403, "forbidden", initiative_id=initiative_id, json=GOOD_SCORES)
     # The member of HN-KL's council who signs in with another unit's token is not acting for HN-KL.
-    refused(world, "POST", url, reviewer(TOP, "hd-kl-1"), 403, "forbidden", initiative_id=initiative_id,
-            json=GOOD_SCORES)  # fmt: skip
+    refused(
+        world, "POST", url, reviewer(TOP, "hd-kl-1"), 403, "forbidden", initiative_id=initiative_id, json=GOOD_SCORES
+    )
 
 
 def test_recognising_before_the_quorum_is_refused(world: World) -> None:
     initiative_id = world.climbed("upper")
     world.act(initiative_id, "accept", {}, reviewer(UPPER))
     url = world.action_url(initiative_id, "decision")
-    refused(world, "POST", url, reviewer(UPPER), 409, "quorum_not_reached", initiative_id=initiative_id,
-            json={"decision": "recognize"})  # fmt: skip
+    refused(
+        world,
+        "POST",
+        url,
+        reviewer(UPPER),
+        409,
+        "quorum_not_reached",
+        initiative_id=initiative_id,
+        json={"decision": "recognize"},
+    )
     world.act(initiative_id, "scores", GOOD_SCORES, reviewer(UPPER, "hd-kl-1"))  # 1 of the 2 needed (3 members)
-    error = refused(world, "POST", url, reviewer(UPPER), 409, "quorum_not_reached", initiative_id=initiative_id,
-                    json={"decision": "recognize", "reason": "Đạt"})  # fmt: skip
+    error = refused(
+        world,
+        "POST",
+        url,
+        reviewer(UPPER),
+        409,
+        "quorum_not_reached",
+        initiative_id=initiative_id,
+        json={"decision": "recognize", "reason": "Đạt"},
+    )
     assert "1 of the 2" in error["message_en"] and "1/2" in error["message_vi"]
     step = world.review_file(initiative_id)["steps"][1]
     assert step["status"] == "in_review" and step["decided_at"] is None and step["reason"] is None
@@ -342,11 +442,27 @@ def test_a_council_level_without_a_council_cannot_recognise(world: World) -> Non
     chain = {"grassroots": NO_COUNCIL_UNIT, "upper": NO_COUNCIL_UPPER, "top": TOP, "national": NATIONAL}
     initiative_id = world.climbed("upper", chain)
     world.act(initiative_id, "accept", {}, reviewer(NO_COUNCIL_UPPER))
-    error = refused(world, "POST", world.action_url(initiative_id, "decision"), reviewer(NO_COUNCIL_UPPER), 409,
-                    "no_council", initiative_id=initiative_id, json={"decision": "recognize"})  # fmt: skip
+    error = refused(
+        world,
+        "POST",
+        world.action_url(initiative_id, "decision"),
+        reviewer(NO_COUNCIL_UPPER),
+        409,
+        "no_council",
+        initiative_id=initiative_id,
+        json={"decision": "recognize"},
+    )
     assert "hội đồng" in error["message_vi"]
-    refused(world, "POST", world.action_url(initiative_id, "scores"), reviewer(NO_COUNCIL_UPPER), 403, "forbidden",
-            initiative_id=initiative_id, json=GOOD_SCORES)  # fmt: skip
+    refused(
+        world,
+        "POST",
+        world.action_url(initiative_id, "scores"),
+        reviewer(NO_COUNCIL_UPPER),
+        403,
+        "forbidden",
+        initiative_id=initiative_id,
+        json=GOOD_SCORES,
+    )
 
 
 # --- Authorisation matrix ----------------------------------------------------------------------------
@@ -419,8 +535,16 @@ def test_authorisation_matrix(world: World, matrix_items: dict[str, str], operat
     else:
         allowed = role in ACTING_ROLES and position in OWN
         if not allowed:
-            refused(world, "POST", world.action_url(initiative_id, "accept"), who, 403, "forbidden",
-                    initiative_id=initiative_id, json={"note": "ngoài phạm vi"})  # fmt: skip
+            refused(
+                world,
+                "POST",
+                world.action_url(initiative_id, "accept"),
+                who,
+                403,
+                "forbidden",
+                initiative_id=initiative_id,
+                json={"note": "ngoài phạm vi"},
+            )
             return
         fresh = world.submit() if level == "grassroots" else world.climbed("upper")
         before = world.rows()
@@ -465,8 +589,16 @@ MISSING_REASONS = [
 )
 def test_a_reason_is_required_to_ask_for_corrections_reject_or_return(world: World, items, action, state, body) -> None:  # type: ignore[no-untyped-def]
     initiative_id = world.submit() if state == "fresh" else items[state]
-    error = refused(world, "POST", world.action_url(initiative_id, action), reviewer(UNIT), 422, "validation_failed",
-                    initiative_id=initiative_id, json=body)  # fmt: skip
+    error = refused(
+        world,
+        "POST",
+        world.action_url(initiative_id, action),
+        reviewer(UNIT),
+        422,
+        "validation_failed",
+        initiative_id=initiative_id,
+        json=body,
+    )
     _vietnamese(error, "reason")
 
 
@@ -510,8 +642,16 @@ BAD_BODIES = [
 )
 def test_bad_bodies_get_field_level_422(world: World, items, action, body, field) -> None:  # type: ignore[no-untyped-def]
     initiative_id = items["received" if action in ("accept", "corrections") else "in_review"]
-    error = refused(world, "POST", world.action_url(initiative_id, action), reviewer(UNIT), 422, "validation_failed",
-                    initiative_id=initiative_id, json=body)  # fmt: skip
+    error = refused(
+        world,
+        "POST",
+        world.action_url(initiative_id, action),
+        reviewer(UNIT),
+        422,
+        "validation_failed",
+        initiative_id=initiative_id,
+        json=body,
+    )
     assert field in error["fields"] and field in error["fields_vi"], error
 
 
@@ -520,8 +660,16 @@ def test_non_finite_scores_in_raw_json_are_refused(world: World, items, raw: byt
     initiative_id = items["in_review"]
     body = b'{"novelty": ' + raw + b', "applicability": 8, "benefit": 8}'
     headers = {**reviewer(UNIT), "Content-Type": "application/json"}
-    error = refused(world, "POST", world.action_url(initiative_id, "scores"), headers, 422, "validation_failed",
-                    initiative_id=initiative_id, data=body)  # fmt: skip
+    error = refused(
+        world,
+        "POST",
+        world.action_url(initiative_id, "scores"),
+        headers,
+        422,
+        "validation_failed",
+        initiative_id=initiative_id,
+        data=body,
+    )
     _vietnamese(error, "novelty")
 
 
@@ -530,22 +678,66 @@ def test_malformed_bodies_wrong_content_types_and_sizes(world: World, items) -> 
     url = world.action_url(initiative_id, "scores")
     as_json = {**reviewer(UNIT), "Content-Type": "application/json"}
     refused(world, "POST", url, as_json, 400, "malformed_json", initiative_id=initiative_id, data=b'{"novelty": 9,')
-    refused(world, "POST", url, as_json, 400, "malformed_json", initiative_id=initiative_id,
-            data=b'{"comment": "\xff"}')  # fmt: skip
-    for content_type, data in (("text/plain", b'{"novelty": 9}'), ("application/x-www-form-urlencoded", b"novelty=9"),
-                               ("multipart/form-data; boundary=x", b"--x--")):  # fmt: skip
-        refused(world, "POST", url, {**reviewer(UNIT), "Content-Type": content_type}, 415, "unsupported_media_type",
-                initiative_id=initiative_id, data=data)  # fmt: skip
-    refused(world, "POST", url, as_json, 413, "payload_too_large", initiative_id=initiative_id,
-            data=b"{" + b" " * (1024 * 1024 + 1) + b"}")  # fmt: skip
-    refused(world, "POST", url, reviewer(UNIT), 400, "invalid_characters", initiative_id=initiative_id,
-            json=_score(comment="a\x00b"))  # fmt: skip
+    refused(
+        world, "POST", url, as_json, 400, "malformed_json", initiative_id=initiative_id, data=b'{"comment": "\xff"}'
+    )
+    for content_type, data in (
+        ("text/plain", b'{"novelty": 9}'),
+        ("application/x-www-form-urlencoded", b"novelty=9"),
+        ("multipart/form-data; boundary=x", b"--x--"),
+    ):
+        refused(
+            world,
+            "POST",
+            url,
+            {**reviewer(UNIT), "Content-Type": content_type},
+            415,
+            "unsupported_media_type",
+            initiative_id=initiative_id,
+            data=data,
+        )
+    refused(
+        world,
+        "POST",
+        url,
+        as_json,
+        413,
+        "payload_too_large",
+        initiative_id=initiative_id,
+        data=b"{" + b" " * (1024 * 1024 + 1) + b"}",
+    )
+    refused(
+        world,
+        "POST",
+        url,
+        reviewer(UNIT),
+        400,
+        "invalid_characters",
+        initiative_id=initiative_id,
+        json=_score(comment="a\x00b"),
+    )
     received = items["received"]
-    refused(world, "POST", world.action_url(received, "corrections"), as_json, 400, "malformed_json",
-            initiative_id=received, data=b"{reason: x}")  # fmt: skip
+    refused(
+        world,
+        "POST",
+        world.action_url(received, "corrections"),
+        as_json,
+        400,
+        "malformed_json",
+        initiative_id=received,
+        data=b"{reason: x}",
+    )
     for raw in (b"null", '"Bổ sung"'.encode(), b"42", b"true"):
-        error = refused(world, "POST", world.action_url(received, "corrections"), as_json, 422, "validation_failed",
-                        initiative_id=received, data=raw)  # fmt: skip
+        error = refused(
+            world,
+            "POST",
+            world.action_url(received, "corrections"),
+            as_json,
+            422,
+            "validation_failed",
+            initiative_id=received,
+            data=raw,
+        )
         assert "_body" in error["fields"], (raw, error)
 
 
@@ -587,8 +779,9 @@ QUEUE_PARAMS = [
 
 @pytest.mark.parametrize(("params", "field"), QUEUE_PARAMS, ids=[f"{f}={v[f]}" for v, f in QUEUE_PARAMS])
 def test_bad_work_queue_filters_get_422(world: World, params, field) -> None:  # type: ignore[no-untyped-def]
-    error = refused(world, "GET", f"{world.review}/api/v1/reviews", reviewer(UNIT), 422, "validation_failed",
-                    params=params)  # fmt: skip
+    error = refused(
+        world, "GET", f"{world.review}/api/v1/reviews", reviewer(UNIT), 422, "validation_failed", params=params
+    )
     _vietnamese(error, field)
 
 
@@ -616,8 +809,11 @@ BAD_COUNCIL_ROUTES = [
 ]
 
 
-@pytest.mark.parametrize(("method", "path", "field"), BAD_COUNCIL_ROUTES,
-                         ids=[f"{m}-{i}-{f}" for i, (m, _, f) in enumerate(BAD_COUNCIL_ROUTES)])  # fmt: skip
+@pytest.mark.parametrize(
+    ("method", "path", "field"),
+    BAD_COUNCIL_ROUTES,
+    ids=[f"{m}-{i}-{f}" for i, (m, _, f) in enumerate(BAD_COUNCIL_ROUTES)],
+)
 def test_invalid_unit_codes_and_member_ids_in_council_routes_get_422(world: World, method, path, field) -> None:  # type: ignore[no-untyped-def]
     kwargs = {"json": {"role": "member"}} if method == "PUT" else {}
     error = refused(world, method, f"{world.review}{path}", READER, 422, "validation_failed", **kwargs)
@@ -626,8 +822,15 @@ def test_invalid_unit_codes_and_member_ids_in_council_routes_get_422(world: Worl
 
 @pytest.mark.parametrize("body", [{"role": "boss"}, {"role": None}, {"role": "chair", "unit": "DNG"}, [], "chair"])
 def test_bad_council_member_bodies_get_422(world: World, body) -> None:  # type: ignore[no-untyped-def]
-    refused(world, "PUT", f"{world.review}/api/v1/councils/HN/members/hd-hn-9", ADMIN[TOP], 422, "validation_failed",
-            json=body)  # fmt: skip
+    refused(
+        world,
+        "PUT",
+        f"{world.review}/api/v1/councils/HN/members/hd-hn-9",
+        ADMIN[TOP],
+        422,
+        "validation_failed",
+        json=body,
+    )
 
 
 def test_councils_are_managed_only_by_their_own_unit_admin(world: World) -> None:
@@ -647,8 +850,9 @@ def test_councils_are_managed_only_by_their_own_unit_admin(world: World) -> None
             error = refused(world, method, url, who, 403, "forbidden", **kwargs)
             assert error["message_vi"] != error["message_en"], label
     # The admin of HN may not manage the council of HN-KL below it either.
-    refused(world, "PUT", f"{world.review}/api/v1/councils/{UPPER}/members/hd-kl-9", ADMIN[TOP], 403, "forbidden",
-            json={})  # fmt: skip
+    refused(
+        world, "PUT", f"{world.review}/api/v1/councils/{UPPER}/members/hd-kl-9", ADMIN[TOP], 403, "forbidden", json={}
+    )
     council = requests.get(f"{world.review}/api/v1/councils/{TOP}", headers=READER, timeout=10).json()
     assert [m["member_id"] for m in council["items"]] == COUNCILS[TOP]
     refused(world, "DELETE", f"{world.review}/api/v1/councils/{TOP}/members/nobody", ADMIN[TOP], 404, "not_found")

@@ -44,8 +44,9 @@ def queue(db_url: str, now: datetime, **args: str) -> list[str]:
 def test_missed_deadlines_are_announced_once_and_escalated(review_api, review_db_url, tap, rabbit_config) -> None:  # type: ignore[no-untyped-def]
     missed = tap(["review.deadline_missed.*"], exchange="review.events")
     initiative_id = str(uuid.uuid4())
-    publish(rabbit_config["AMQP_URI"], "submission.events", "initiative.submitted.HN",
-            dumps(submitted_event(initiative_id)))  # fmt: skip
+    publish(
+        rabbit_config["AMQP_URI"], "submission.events", "initiative.submitted.HN", dumps(submitted_event(initiative_id))
+    )
     wait_for(lambda: count(review_db_url, "level_reviews") == 1)
     received = datetime.now(UTC)
 
@@ -78,8 +79,12 @@ def test_missed_deadlines_are_announced_once_and_escalated(review_api, review_db
     assert sweep(review_db_url, due + timedelta(minutes=1)) == [("grassroots", "decision")]
     _, event = missed.get()
     assert event["data"]["clock"] == "decision"
-    audit = [a["action"] for a in requests.get(
-        f"{review_api}/api/v1/reviews/{initiative_id}", headers=reviewer, timeout=5).json()["audit"]]  # fmt: skip
+    audit = [
+        a["action"]
+        for a in requests.get(f"{review_api}/api/v1/reviews/{initiative_id}", headers=reviewer, timeout=5).json()[
+            "audit"
+        ]
+    ]
     assert audit == ["received", "deadline_missed", "accept", "deadline_missed"]
 
 
@@ -90,8 +95,12 @@ def test_the_sweep_entrypoint_publishes_the_backlog_gauge(
     container = container_factory(ReviewService, config)
     container.start()
     for _ in range(3):
-        publish(rabbit_config["AMQP_URI"], "submission.events", "initiative.submitted.HN",
-                dumps(submitted_event(str(uuid.uuid4()))))  # fmt: skip
+        publish(
+            rabbit_config["AMQP_URI"],
+            "submission.events",
+            "initiative.submitted.HN",
+            dumps(submitted_event(str(uuid.uuid4()))),
+        )
     wait_for(lambda: count(review_db_url, "level_reviews") == 3)
     with entrypoint_hook(container, "sweep_deadlines") as sweep_now:
         sweep_now()

@@ -71,8 +71,13 @@ def test_an_initiative_is_recognised_at_all_four_levels(api, review_api, tap, re
         who = REVIEWERS[level]
         act(review_api, initiative_id, "accept", {"note": "Hồ sơ đầy đủ"}, who)
         for scorer in scorers[level]:
-            act(review_api, initiative_id, "scores", {"novelty": 9, "applicability": 8, "benefit": 8.5},
-                token("reviewer", units[level], scorer))  # fmt: skip
+            act(
+                review_api,
+                initiative_id,
+                "scores",
+                {"novelty": 9, "applicability": 8, "benefit": 8.5},
+                token("reviewer", units[level], scorer),
+            )
         review = act(review_api, initiative_id, "decision", {"decision": "recognize"}, who)
         step = next(s for s in review["steps"] if s["level"] == level)
         assert step["status"] == "recognized" and step["certificate_number"]
@@ -140,11 +145,22 @@ def test_returned_for_corrections_the_author_resubmits_and_intake_starts_again(a
 
 def test_similar_earlier_initiatives_are_flagged_with_or_without_diacritics(api, review_api) -> None:  # type: ignore[no-untyped-def]
     first = submitted(api, review_api, title="Cải tiến đồ gá hàn giúp giảm thời gian thao tác tại phân xưởng")
-    other = submitted(api, review_api, title="Phần mềm quản lý kho vật tư", problem="Kiểm kê chậm.",
-                      solution="Quét mã vạch.", novelty="Mới.")  # fmt: skip
-    plain = submitted(api, review_api, title="Cai tien do ga han giup giam thoi gian thao tac tai phan xuong",
-                      problem="Thao tac han thu cong mat nhieu thoi gian.", solution="Thiet ke do ga dinh vi nhanh.",
-                      novelty="Lan dau ap dung tai cong ty.")  # fmt: skip
+    other = submitted(
+        api,
+        review_api,
+        title="Phần mềm quản lý kho vật tư",
+        problem="Kiểm kê chậm.",
+        solution="Quét mã vạch.",
+        novelty="Mới.",
+    )
+    plain = submitted(
+        api,
+        review_api,
+        title="Cai tien do ga han giup giam thoi gian thao tac tai phan xuong",
+        problem="Thao tac han thu cong mat nhieu thoi gian.",
+        solution="Thiet ke do ga dinh vi nhanh.",
+        novelty="Lan dau ap dung tai cong ty.",
+    )
     review = requests.get(f"{review_api}/api/v1/reviews/{plain}", headers=REVIEWERS["grassroots"], timeout=5).json()
     similar = {s["initiative_id"]: s["score"] for s in review["similar"]}
     assert first in similar and similar[first] >= 0.8

@@ -145,8 +145,12 @@ def _rich_answers_conform(document: dict[str, Any], api: str, base: str) -> str:
     initiative_id = _submitted(api, base)
     file_url = f"{base}/api/v1/reviews/{initiative_id}"
 
-    council = requests.put(f"{base}/api/v1/councils/HN-KL/members/hd-kl-1", json={"role": "chair"},
-                           headers=token("unit_admin", "HN-KL", "ad-kl"), timeout=10)  # fmt: skip
+    council = requests.put(
+        f"{base}/api/v1/councils/HN-KL/members/hd-kl-1",
+        json={"role": "chair"},
+        headers=token("unit_admin", "HN-KL", "ad-kl"),
+        timeout=10,
+    )
     _conforms(document, ("/api/v1/councils/{unit}/members/{member_id}", "put"), council)
     assert council.status_code == 201
     steps = [

@@ -76,10 +76,13 @@ def test_the_hn_deployment_and_the_catch_all_split_the_traffic(deployments, rabb
 
     # Queues: review-hn's bind only HN keys; the catch-all's bind every other unit, never HN.
     bindings = {
-        queue: {b["routing_key"] for b in rabbit_manager.get_queue_bindings(rabbit_config["vhost"], queue)
-                if b["source"] == "submission.events"}
+        queue: {
+            b["routing_key"]
+            for b in rabbit_manager.get_queue_bindings(rabbit_config["vhost"], queue)
+            if b["source"] == "submission.events"
+        }
         for queue in ("review-hn.initiative.submitted", "review.initiative.submitted")
-    }  # fmt: skip
+    }
     assert bindings["review-hn.initiative.submitted"] == {"initiative.submitted.HN"}
     catch_all = bindings["review.initiative.submitted"]
     assert "initiative.submitted.HN" not in catch_all and "initiative.submitted.DNG" in catch_all

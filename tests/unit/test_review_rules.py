@@ -102,8 +102,12 @@ POOR = {"novelty": 3.0, "applicability": 4.0, "benefit": 5.0}  # weighted 4.1
 
 def test_weighted_total() -> None:
     assert domain.weighted_total(GOOD, _rules("single").weights) == 8.1
-    assert domain.weighted_total({"novelty": 10, "applicability": 0, "benefit": 0}, {
-        "novelty": 1, "applicability": 1, "benefit": 2}) == 2.5  # fmt: skip
+    assert (
+        domain.weighted_total(
+            {"novelty": 10, "applicability": 0, "benefit": 0}, {"novelty": 1, "applicability": 1, "benefit": 2}
+        )
+        == 2.5
+    )
 
 
 def test_single_reviewer_verdict() -> None:

@@ -22,8 +22,16 @@ from chassis.relay import amqp_connection
 
 DLQ_SUFFIX = ".dlq"
 # Headers the broker set for the failed attempts; a replay starts a fresh count.
-BROKER_HEADERS = ("x-death", "x-first-death-exchange", "x-first-death-queue", "x-first-death-reason",
-                  "x-delivery-count", "x-last-death-exchange", "x-last-death-queue", "x-last-death-reason")  # fmt: skip
+BROKER_HEADERS = (
+    "x-death",
+    "x-first-death-exchange",
+    "x-first-death-queue",
+    "x-first-death-reason",
+    "x-delivery-count",
+    "x-last-death-exchange",
+    "x-last-death-queue",
+    "x-last-death-reason",
+)
 
 
 def depth(amqp_uri: str, queue: str) -> int:
@@ -70,8 +78,9 @@ def dead_letter_queues(api_url: str, vhost: str) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="chassis.dead_letters", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    parser = argparse.ArgumentParser(
+        prog="chassis.dead_letters", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("list", help="dead-letter queues and how many messages each holds")
     replay_cmd = sub.add_parser("replay", help="move dead letters back to their queue")

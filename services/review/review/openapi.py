@@ -32,15 +32,21 @@ SCHEMAS = (  # nested schemas after what they nest
 SECURED = [{"bearer": []}]
 ACTION_ERRORS = (400, 401, 403, 404, 409, 413, 415, 422, 503)
 QUEUE = [
-    query("scope", "`mine`: awaiting the caller's unit (default); `subtree`: anywhere below it",
-          {"type": "string", "enum": ["mine", "subtree"]}),
+    query(
+        "scope",
+        "`mine`: awaiting the caller's unit (default); `subtree`: anywhere below it",
+        {"type": "string", "enum": ["mine", "subtree"]},
+    ),
     query("level", "Review level", {"type": "string", "enum": list(domain.LEVELS)}),
-    query("status", "`open` (default), `all`, or one status",
-          {"type": "string", "enum": [*domain.STATUSES, "open", "all"]}),
+    query(
+        "status",
+        "`open` (default), `all`, or one status",
+        {"type": "string", "enum": [*domain.STATUSES, "open", "all"]},
+    ),
     query("deadline", "Deadline state", {"type": "string", "enum": ["ok", "approaching", "overdue"]}),
     query("limit", "Page size, 1–200", {"type": "integer", "minimum": 1, "maximum": 200}),
     query("offset", "`next_offset` of the previous page", {"type": "integer", "minimum": 0, "maximum": 1000000}),
-]  # fmt: skip
+]
 
 
 def _action(summary: str, body: str | None) -> dict[str, Any]:
@@ -48,9 +54,11 @@ def _action(summary: str, body: str | None) -> dict[str, Any]:
         "summary": summary,
         "security": SECURED,
         "parameters": [path("initiative_id", "uuid")],
-        "responses": {"200": {"description": "The updated review file", **json_body("ReviewFileOut")},
-                      **errors(*ACTION_ERRORS)},
-    }  # fmt: skip
+        "responses": {
+            "200": {"description": "The updated review file", **json_body("ReviewFileOut")},
+            **errors(*ACTION_ERRORS),
+        },
+    }
     if body:
         operation["requestBody"] = {"required": body in ("ReasonIn", "ScoreIn", "DecisionIn"), **json_body(body)}
     return {"post": operation}

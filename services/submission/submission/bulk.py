@@ -91,19 +91,45 @@ def row_to_payload(row: dict[str, Any]) -> dict[str, Any]:
 
 def template_columns(authors: int = MAX_AUTHORS) -> list[str]:
     """The columns of an import file, in the order of the printed application form."""
-    head = ["title", "field", "target_group", "problem", "solution", "novelty", "scope", "first_applied_on",
-            "benefit_vnd_per_year", "benefit_description", "unit", "programme", "confidential"]  # fmt: skip
+    head = [
+        "title",
+        "field",
+        "target_group",
+        "problem",
+        "solution",
+        "novelty",
+        "scope",
+        "first_applied_on",
+        "benefit_vnd_per_year",
+        "benefit_description",
+        "unit",
+        "programme",
+        "confidential",
+    ]
     return head + [f"author{n}_{part}" for n in range(1, authors + 1) for part in ("name", "member_id", "share")]
 
 
 EXAMPLE_ROW = {
-    "title": "Cải tiến đồ gá hàn", "field": "production_business", "target_group": "5",
-    "problem": "Hiện trạng…", "solution": "Giải pháp…", "novelty": "Điểm mới…", "scope": "Phạm vi áp dụng…",
-    "first_applied_on": "2026-03-01", "benefit_vnd_per_year": "120000000", "benefit_description": "",
-    "unit": "HN-KL-C001", "programme": "LDST2026", "confidential": "không",
-    "author1_name": "Nguyễn Văn An", "author1_member_id": "", "author1_share": "60",
-    "author2_name": "Trần Thị Bình", "author2_member_id": "", "author2_share": "40",
-}  # fmt: skip
+    "title": "Cải tiến đồ gá hàn",
+    "field": "production_business",
+    "target_group": "5",
+    "problem": "Hiện trạng…",
+    "solution": "Giải pháp…",
+    "novelty": "Điểm mới…",
+    "scope": "Phạm vi áp dụng…",
+    "first_applied_on": "2026-03-01",
+    "benefit_vnd_per_year": "120000000",
+    "benefit_description": "",
+    "unit": "HN-KL-C001",
+    "programme": "LDST2026",
+    "confidential": "không",
+    "author1_name": "Nguyễn Văn An",
+    "author1_member_id": "",
+    "author1_share": "60",
+    "author2_name": "Trần Thị Bình",
+    "author2_member_id": "",
+    "author2_share": "40",
+}
 
 
 def template_csv() -> str:
@@ -116,9 +142,18 @@ def template_csv() -> str:
 
 
 REQUIRED_COLUMNS = (
-    "title", "field", "target_group", "problem", "solution", "novelty", "scope",
-    "unit", "programme", "author1_name", "author1_share",
-)  # fmt: skip
+    "title",
+    "field",
+    "target_group",
+    "problem",
+    "solution",
+    "novelty",
+    "scope",
+    "unit",
+    "programme",
+    "author1_name",
+    "author1_share",
+)
 
 
 def check_header(header: list[str | None] | None) -> None:
