@@ -904,3 +904,15 @@ def test_node_validator_checks_schemas_and_examples(
     assert result.returncode == 1
     assert "memberRegistered" in result.stdout and "additional properties" in result.stdout
     assert "targetRegistered" in result.stdout and "invalid draft 2020-12 schema" in result.stdout
+
+
+def test_the_vocabulary_names_every_code_the_contracts_allow() -> None:
+    """contracts/vocabulary.json names every target group the schema allows; field codes fit the schema."""
+    from chassis.contracts import vocabulary
+
+    schema = json.loads((CONTRACTS / "events/initiative.submitted/v1.schema.json").read_text(encoding="utf-8"))
+    data = schema["properties"]["data"]["properties"]
+    names = vocabulary()
+    groups = data["target_group"]
+    assert set(names["target_groups"]) == set(range(groups["minimum"], groups["maximum"] + 1))
+    assert all(data["field"]["minLength"] <= len(code) <= data["field"]["maxLength"] for code in names["fields"])

@@ -42,3 +42,10 @@ def ensure_valid(event: dict[str, Any]) -> None:
     errors = contract_errors(event)
     if errors:
         raise ContractViolation(f"{event.get('type')} breaks its contract: {'; '.join(errors)}")
+
+
+@cache
+def vocabulary() -> dict[str, Any]:
+    """The public names of the codes events carry (contracts/vocabulary.json)."""
+    doc = json.loads((Path(setting("CONTRACTS_DIR")) / "vocabulary.json").read_text(encoding="utf-8"))
+    return {"target_groups": {int(k): v for k, v in doc["target_groups"].items()}, "fields": doc["fields"]}

@@ -8,27 +8,11 @@ from datetime import date
 from decimal import Decimal
 
 from chassis.auth import Principal
+from chassis.contracts import vocabulary
 from chassis.validation import FieldError
 
-TARGET_GROUPS = {
-    1: "Cán bộ, viên chức, người lao động đơn vị sự nghiệp",
-    2: "Người lao động thực hiện công trình, đề án, đề tài, cải tiến kỹ thuật",
-    3: "Sáng kiến xây dựng nông thôn mới",
-    4: "Cán bộ cơ quan Đảng, Nhà nước, Mặt trận, đoàn thể (kể cả cán bộ công đoàn)",
-    5: "Người lao động trong doanh nghiệp sản xuất, kinh doanh",
-}
-FIELDS = {
-    "production_business": "Sản xuất, kinh doanh",
-    "epidemic_prevention": "Phòng, chống dịch bệnh",
-    "administration": "Quản lý, hành chính",
-    "union_work": "Hoạt động công đoàn",
-    "new_countryside": "Xây dựng nông thôn mới",
-    "education": "Giáo dục, đào tạo",
-    "health": "Y tế",
-    "science_technology": "Khoa học, công nghệ",
-    "environment": "Môi trường",
-    "other": "Lĩnh vực khác",
-}
+TARGET_GROUPS: dict[int, str] = vocabulary()["target_groups"]
+FIELDS: dict[str, str] = vocabulary()["fields"]
 SUBMITTER_ROLES = ("member", "support_team")
 # An initiative can be withdrawn until review decides; it is resubmitted only when returned.
 WITHDRAWABLE = ("submitted", "returned")
