@@ -107,6 +107,192 @@ def recognized(of: dict[str, Any], level: str = "grassroots", at: str = "2026-06
     return _event("initiative.recognized", data, d["initiative_id"], d["top_unit"], "/vgcl/review")
 
 
+def level_unit(of: dict[str, Any], level: str) -> str:
+    """The unit reviewing an initiative at a level: its grassroots unit, the upper unit, its top unit, VGCL."""
+    d = of["data"]
+    return {"grassroots": d["unit"], "top": d["top_unit"], "national": "VGCL"}.get(level, d["unit_path"][2])
+
+
+def _review(event_type: str, of: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+    d = of["data"]
+    return _event(event_type, data, d["initiative_id"], d["top_unit"], "/vgcl/review")
+
+
+def _reviewed(of: dict[str, Any]) -> dict[str, Any]:
+    d = of["data"]
+    return {
+        "initiative_id": d["initiative_id"],
+        "revision": d["revision"],
+        "unit": d["unit"],
+        "top_unit": d["top_unit"],
+    }
+
+
+def review_started(
+    of: dict[str, Any],
+    level: str = "grassroots",
+    accepted_at: str = "2026-04-15T02:00:00Z",
+    decision_due_at: str = "2026-07-15T02:00:00Z",
+) -> dict[str, Any]:
+    data = {
+        **_reviewed(of),
+        "programme": of["data"]["programme"],
+        "level": level,
+        "level_unit": level_unit(of, level),
+        "accepted_by": "rv-1",
+        "accepted_at": accepted_at,
+        "decision_due_at": decision_due_at,
+    }
+    return _review("review.started", of, data)
+
+
+def returned(
+    of: dict[str, Any],
+    level: str = "grassroots",
+    reason: str = "Bổ sung số liệu hiệu quả kinh tế",
+    at: str = "2026-04-20T02:00:00Z",
+) -> dict[str, Any]:
+    d = of["data"]
+    data = {
+        "initiative_id": d["initiative_id"],
+        "unit": d["unit"],
+        "top_unit": d["top_unit"],
+        "level": level,
+        "reason": reason,
+        "returned_by": "rv-1",
+        "returned_at": at,
+    }
+    return _review("initiative.returned", of, data)
+
+
+def rejected(
+    of: dict[str, Any],
+    level: str = "grassroots",
+    reason: str = "Giải pháp chưa có tính mới",
+    at: str = "2026-06-15T02:00:00Z",
+) -> dict[str, Any]:
+    data = {
+        **_reviewed(of),
+        "programme": of["data"]["programme"],
+        "level": level,
+        "level_unit": level_unit(of, level),
+        "reason": reason,
+        "rejected_by": "rv-1",
+        "rejected_at": at,
+    }
+    return _review("initiative.rejected", of, data)
+
+
+def nominated(
+    of: dict[str, Any],
+    from_level: str = "grassroots",
+    to_level: str = "top",
+    honour: str = "exemplary",
+    at: str = "2026-06-20T02:00:00Z",
+) -> dict[str, Any]:
+    data = {
+        **_reviewed(of),
+        "programme": of["data"]["programme"],
+        "from_level": from_level,
+        "from_unit": level_unit(of, from_level),
+        "to_level": to_level,
+        "to_unit": level_unit(of, to_level),
+        "honour": honour,
+        "reason": "Hiệu quả cao, áp dụng rộng",
+        "nominated_by": "rv-1",
+        "nominated_at": at,
+    }
+    return _review("initiative.nominated", of, data)
+
+
+def deadline_missed(
+    of: dict[str, Any],
+    level: str = "grassroots",
+    clock: str = "decision",
+    due_at: str = "2026-07-15T02:00:00Z",
+    detected_at: str = "2026-07-15T03:00:00Z",
+    escalate_to: str | None = None,
+) -> dict[str, Any]:
+    d = of["data"]
+    data = {
+        "initiative_id": d["initiative_id"],
+        "unit": d["unit"],
+        "top_unit": d["top_unit"],
+        "programme": d["programme"],
+        "level": level,
+        "level_unit": level_unit(of, level),
+        "clock": clock,
+        "due_at": due_at,
+        "detected_at": detected_at,
+        "escalate_to": {"role": "unit_admin", "unit": escalate_to or level_unit(of, level)},
+    }
+    return _review("review.deadline_missed", of, data)
+
+
+def award_granted(
+    unit: str,
+    member_id: str | None = None,
+    kind: str = "bonus",
+    amount_vnd: int | None = 2_000_000,
+    initiative_id: str | None = None,
+    period: str | None = "2026",
+    reason: str = "Hoàn thành xuất sắc chỉ tiêu sáng kiến năm 2026",
+    granted_at: str = "2026-12-20T02:00:00Z",
+) -> dict[str, Any]:
+    """An individual award when `member_id` is given, else a collective one for the unit."""
+    path = unit_path(unit)
+    top = path[1] if len(path) > 1 else path[0]
+    certificate = kind == "certificate_of_merit"
+    data = {
+        "award_id": str(uuid.uuid4()),
+        "programme": "LDST2026",
+        "rule_id": "top-units",
+        "rule_version": "1",
+        "kind": kind,
+        "recipient": {"type": "individual" if member_id else "collective", "unit": unit, "member_id": member_id},
+        "top_unit": top,
+        "initiative_id": initiative_id if member_id else None,
+        "period": period,
+        "amount_vnd": amount_vnd,
+        "certificate_number": f"{top}-2026-BK-0042" if certificate else None,
+        "verification_code": f"{top}-4R8T2W6Y9Q" if certificate else None,
+        "reason": reason,
+        "granted_at": granted_at,
+    }
+    return _event("award.granted", data, data["award_id"], top, "/vgcl/awards")
+
+
+def remuneration_due(
+    of: dict[str, Any],
+    payees: list[tuple[str | None, str, float, int]] | None = None,
+    installment: int = 1,
+    installments: int = 3,
+    due_on: str = "2027-06-15",
+    announced_at: str = "2027-06-01T01:00:00Z",
+) -> dict[str, Any]:
+    """`payees`: (member_id, role, share_percent, amount_vnd); default the authors by share of 8,400,000."""
+    d = of["data"]
+    if payees is None:
+        payees = [
+            (a["member_id"], "author", a["share_percent"], round(8_400_000 * a["share_percent"] / 100))
+            for a in d["authors"]
+        ]
+    data = {
+        "remuneration_id": str(uuid.uuid4()),
+        "initiative_id": d["initiative_id"],
+        "programme": d["programme"],
+        "unit": d["unit"],
+        "top_unit": d["top_unit"],
+        "installment": installment,
+        "installments": installments,
+        "due_on": due_on,
+        "total_vnd": sum(p[3] for p in payees),
+        "payees": [{"member_id": m, "role": r, "share_percent": s, "amount_vnd": a} for m, r, s, a in payees],
+        "announced_at": announced_at,
+    }
+    return _event("remuneration.due", data, data["remuneration_id"], d["top_unit"], "/vgcl/awards")
+
+
 def unit_registered(code: str, **changes: Any) -> dict[str, Any]:
     u = UNITS[code]
     path = unit_path(code)

@@ -59,9 +59,21 @@ def _remember(session: Session, event: dict[str, Any]) -> dict[str, Any] | None:
     return {"title": known.title, "authors": known.authors, "unit_path": [c for c in known.unit_path.split("/") if c]}
 
 
+class NotYetKnown(Exception):
+    """News of an initiative whose submission has not reached notify yet: retried, not dropped."""
+
+
+# Events that name only the initiative: who its authors are comes from its submission.
+NEEDS_AUTHORS = ("review.started", "initiative.returned", "initiative.rejected", "initiative.nominated")
+
+
 def handle(session: Session, event: dict[str, Any], now: datetime) -> int:
     """Everything an event causes; returns how many notices it made."""
     known = _remember(session, event)
+    if known is None and event["type"] in NEEDS_AUTHORS:
+        # Queues of different event types drain independently: wait for the submission
+        # (redelivered with backoff; after the delivery limit it waits in the dead-letter queue).
+        raise NotYetKnown(event["data"]["initiative_id"])
     made = 0
     for notice in audience.notices(event, known):
         made += deliver(session, event["id"], notice, now)
@@ -244,7 +256,11 @@ def send_digests(session: Session, now: datetime, day: date | None = None) -> in
             continue  # already sent today
         context = {"unit": unit, "day": day.strftime("%d/%m/%Y"), "counts": counts, "standing": _standing(unit)}
         for role in ("unit_admin", "support_team"):
-            made += deliver(session, event_id, Notice(audience.mailbox(role, unit), "digest", context), now)
+            mailbox = audience.mailbox(role, unit)
+            contact = session.get(Contact, mailbox)
+            if contact is not None and not contact.digest:
+                continue  # the mailbox opted out of digests
+            made += deliver(session, event_id, Notice(mailbox, "digest", context), now)
     return made
 
 

@@ -41,11 +41,12 @@ class TokenBucket:
 
     def __init__(self, rate: float, clock: Callable[[], float] = time.monotonic) -> None:
         self.rate, self.clock = rate, clock
-        self.tokens, self.stamp = rate, clock()
+        self.burst = max(1.0, rate)  # a rate below one a second still sends, one at a time
+        self.tokens, self.stamp = self.burst, clock()
 
     def available(self) -> int:
         now = self.clock()
-        self.tokens = min(self.rate, self.tokens + (now - self.stamp) * self.rate)
+        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
         self.stamp = now
         return int(self.tokens)
 

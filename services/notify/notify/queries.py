@@ -30,7 +30,10 @@ def _page(args: Any, default: int = 50) -> tuple[int, int]:
 def inbox(session: Session, principal: Principal, args: Any) -> dict[str, Any]:
     """The caller's messages and their role's at their unit, newest first."""
     mine = list(recipients_of(principal.sub, principal.role, principal.unit))
-    unread_only = args.get("unread") == "true"
+    unread = args.get("unread", "false")
+    if unread not in ("true", "false"):
+        raise validation_failed([FieldError("unread", "Must be true or false.", "Phải là true hoặc false.")])
+    unread_only = unread == "true"
     limit, offset = _page(args)
     query = select(Message).where(Message.recipient.in_(mine))
     if unread_only:

@@ -24,6 +24,15 @@ EVENT_TYPES = (
 CHANNELS = ("email", "zalo", "sms")
 
 
+class StrictBoolean(fields.Boolean):
+    """true or false only: 0 and "yes" are not booleans in the document, so not here either."""
+
+    def _deserialize(self, value: object, attr: str | None, data: object, **kwargs: object) -> bool:
+        if not isinstance(value, bool):
+            raise self.make_error("invalid", input=value)
+        return value
+
+
 class PreferencesIn(Schema):
     email = fields.Email(load_default=None, allow_none=True, validate=validate.Length(max=320))
     phone = fields.String(load_default=None, allow_none=True, validate=Pattern(r"^\+?[0-9]{8,15}$"))
@@ -32,7 +41,7 @@ class PreferencesIn(Schema):
     channels = fields.List(
         fields.String(validate=validate.OneOf(CHANNELS)), load_default=list, validate=validate.Length(max=3)
     )
-    digest = fields.Boolean(load_default=True)
+    digest = StrictBoolean(load_default=True)
 
 
 class PreferencesOut(Schema):
