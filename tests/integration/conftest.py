@@ -113,7 +113,8 @@ def review_api(container_factory, make_config, review_db_url):  # type: ignore[n
 @pytest.fixture
 def awards_api(container_factory, make_config, awards_db_url):  # type: ignore[no-untyped-def]
     """The awards service (every unit) on its own PostgreSQL database."""
-    config = make_config(awards_db_url, "awards", UNITS="*", DEAD_LETTER_POLL_SECONDS=1)
+    # Rankings computed fresh on every read: tests read right after the events they sent.
+    config = make_config(awards_db_url, "awards", UNITS="*", DEAD_LETTER_POLL_SECONDS=1, RANKINGS_CACHE_SECONDS=0)
     container = container_factory(AwardsService, config)
     container.start()
     return f"http://{config['WEB_SERVER_ADDRESS']}"

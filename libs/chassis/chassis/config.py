@@ -46,6 +46,7 @@ SETTINGS = {
         Setting("OUTBOX_RETENTION_HOURS", "168", "Published outbox rows are kept this long."),
         Setting("CONTRACTS_DIR", str(REPO_ROOT / "contracts"), "Event JSON Schemas."),
         Setting("DEADLINE_SWEEP_SECONDS", "60", "How often review looks for missed legal deadlines."),
+        Setting("RANKINGS_CACHE_SECONDS", "2", "How long awards reuses a computed ranking (0: never)."),
         Setting("AWARDS_DAILY_SECONDS", "300", "How often awards checks for due payments, ended periods, snapshots."),
         Setting("SMTP_HOST", "127.0.0.1", "Mail server notify sends through."),
         Setting("SMTP_PORT", "8025", "Its port (make run starts a local sink on 8025)."),

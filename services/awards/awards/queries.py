@@ -6,6 +6,7 @@ import re
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from cachetools import TTLCache
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
@@ -118,6 +119,26 @@ def _standings(
     return [totals.get(c) or Standing(c, 0, 0, 0, 0, 0, 0) for c in sorted(codes)]
 
 
+def _cached_ranking(
+    session: Session,
+    cache: TTLCache | None,
+    programme: str,
+    phase: str,
+    scope: str,
+    cluster: str | None,
+    top: str | None,
+    level: str,
+    metric: str,
+) -> list[Ranked]:
+    key = (programme, phase, scope, cluster, top, level, metric)
+    ranked = cache.get(key) if cache is not None else None
+    if ranked is None:
+        ranked = rank(_standings(session, programme, phase, scope, cluster, top, level), metric)
+        if cache is not None:
+            cache[key] = ranked
+    return ranked
+
+
 def _from_hourly(session: Session, programme: str, as_of: datetime, units: list[Unit]) -> list[Standing]:
     """Counts as they stood at `as_of` (to the hour): the sum of changes before it."""
     query = (
@@ -129,7 +150,10 @@ def _from_hourly(session: Session, programme: str, as_of: datetime, units: list[
     return [Standing(u.code, *sums.get(u.code, (0, 0)), 0, 0, 0, 0) for u in units]
 
 
-def rankings(session: Session, principal: Principal, args: Any, now: datetime) -> dict[str, Any]:
+def rankings(
+    session: Session, principal: Principal, args: Any, now: datetime, cache: TTLCache | None = None
+) -> dict[str, Any]:
+    """`cache`: live rankings reused for a second or two, so many readers cost one computation."""
     principal.require(READERS)
     programme = _programme(args)
     phase = args.get("phase", ALL_PHASES)
@@ -153,7 +177,7 @@ def rankings(session: Session, principal: Principal, args: Any, now: datetime) -
         units = list(session.scalars(tops if scope == "national" else tops.where(Unit.cluster == cluster)))
         ranked = rank(_from_hourly(session, programme, as_of, units), metric)
     else:
-        ranked = rank(_standings(session, programme, phase, scope, cluster, top, level), metric)
+        ranked = _cached_ranking(session, cache, programme, phase, scope, cluster, top, level, metric)
     key = scope_key(scope, phase, cluster, top)
     snapshot_at, before = _previous(session, programme, key, metric, as_of or now)
     changes = rank_changes(ranked, before)

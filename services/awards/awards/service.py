@@ -21,6 +21,7 @@ from awards import (
     schemas,
     telemetry,
 )
+from awards.caching import RankingCache
 from chassis.config import setting
 from chassis.handler import unit_event_handler
 from chassis.http import api, json_response, read_json
@@ -41,6 +42,7 @@ DAILY_SECONDS = float(setting("AWARDS_DAILY_SECONDS"))
 
 class AwardsService(PlatformService):
     name = SERVICE
+    rankings_cache = RankingCache()
 
     @api("GET", "/api/v1/openapi.json")
     def openapi_document(self, request: Request) -> Response:
@@ -50,7 +52,8 @@ class AwardsService(PlatformService):
     def rankings(self, request: Request) -> Response:
         principal = self.auth.principal(request)
         with self.db.read() as session:
-            return json_response(RANKING.dump(queries.rankings(session, principal, request.args, commands.now_utc())))
+            body = queries.rankings(session, principal, request.args, commands.now_utc(), self.rankings_cache)
+            return json_response(RANKING.dump(body))
 
     @api("POST", "/api/v1/rankings/snapshots")
     def take_snapshot(self, request: Request) -> Response:
