@@ -19,7 +19,7 @@ help:
 	@echo "make run    - the whole system on this machine with demo data"
 	@echo "make test   - the full test suite (unit, contract, integration)"
 	@echo "make token ROLE=<role> UNIT=<unit> [SUB=<member id>] - a development bearer token"
-	@echo "make bench  - load figures (submit rate and latency; review backlog drain rate)"
+	@echo "make bench  - load figures: submit rate/latency, review drain, notify throughput, rankings at 2M"
 	@echo "make lint   - ruff"
 	@echo "make images - one container image per service (needs docker; IMAGE_REGISTRY=, IMAGE_TAG=)"
 	@echo "make k8s    - render deploy/k8s/overlays/{dev,prod} into var/k8s/"
@@ -64,6 +64,8 @@ token: $(STAMP)
 bench: $(STAMP) services
 	$(PY) scripts/bench_submit.py $(BENCH_ARGS)
 	$(PY) scripts/bench_review.py $(BENCH_REVIEW_ARGS)
+	$(PY) scripts/bench_notify.py $(BENCH_NOTIFY_ARGS)
+	$(PY) scripts/bench_awards.py $(BENCH_AWARDS_ARGS)
 
 lock: $(STAMP)
 	{ echo "# Exact pins of every dependency (regenerate with: make lock)."; \
