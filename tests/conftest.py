@@ -23,6 +23,8 @@ from chassis.db import drop_database as drop_temporary  # noqa: E402
 from chassis.db import normalize_url, recreate_database  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
+# Fixtures of real outside servers (SMTP, providers, webhooks) for notify's tests.
+pytest_plugins = ["tests.integration.notify_fakes"]
 ADMIN_URL = os.environ.get("TEST_PG_URL", "postgresql://postgres:postgres@127.0.0.1:5432/postgres")
 
 

@@ -43,9 +43,7 @@ from notify.service import NotifyService
 from tests import event_factories as ev
 from tests.conftest import free_port, token
 from tests.integration.conftest import count, publish, wait_for
-from tests.integration.notify_fakes import SmtpSink, answer, provider, provider_server, smtp, smtp_server, until
-
-__all__ = ["provider", "provider_server", "smtp", "smtp_server"]  # fixtures, used by name
+from tests.integration.notify_fakes import SmtpSink, answer, until
 
 ROOT = Path(__file__).resolve().parents[2]
 UNIT = "HN-KL-C002"  # grassroots, under HN-KL, under HN

@@ -1,0 +1,73 @@
+"""Awards and notify processes killed with SIGKILL mid-backlog: every event has exactly one effect."""
+
+from __future__ import annotations
+
+from tests import event_factories as ev
+from tests.integration.conftest import count, wait_for
+from tests.integration.killing import finish, kill_midway, publish_all, queue_exists, start
+
+EVENTS = 300
+
+
+def backlog() -> list[dict]:
+    units = ["HN-KL-C002", "HN-KCN-C001", "THO-KKT-C001"]
+    return [
+        ev.submitted(units[i % 3], authors=[{"member_id": f"dv-{i % 40}", "share_percent": 100.0}])
+        for i in range(EVENTS)
+    ]
+
+
+def test_awards_killed_mid_backlog_counts_every_initiative_once(awards_db_url, rabbit_config, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    amqp_uri, log = rabbit_config["AMQP_URI"], tmp_path / "awards.log"
+    first = start("awards", "awards.service:AwardsService", awards_db_url, amqp_uri, log)
+    wait_for(lambda: queue_exists(rabbit_config["vhost"], "awards.initiative.submitted"), timeout=30)
+    events = backlog()
+    publish_all(amqp_uri, events + events[:40], "submission.events")
+    kill_midway(first, awards_db_url, 50, EVENTS)
+    finish(start("awards", "awards.service:AwardsService", awards_db_url, amqp_uri, log), awards_db_url, EVENTS)
+    assert count(awards_db_url, "facts") == EVENTS
+    national = f"WHERE unit = 'VGCL' AND phase = '*' AND submitted = {EVENTS} AND participants = 40"
+    assert count(awards_db_url, "totals", national) == 1
+    assert count(awards_db_url, "totals", "WHERE unit = 'HN' AND phase = '*' AND submitted = 200") == 1
+
+
+def test_notify_killed_mid_backlog_one_message_per_recipient_and_every_email(  # type: ignore[no-untyped-def]
+    notify_db_url, rabbit_config, tmp_path, smtp
+) -> None:
+    from datetime import UTC, datetime
+
+    from sqlalchemy import create_engine, text
+
+    from chassis.db import normalize_url
+
+    engine = create_engine(normalize_url(notify_db_url))
+    with engine.begin() as conn:  # each author chose e-mail
+        conn.execute(
+            text(
+                "INSERT INTO contacts (recipient, email, language, channels, digest, updated_by, updated_at) "
+                "VALUES (:r, :e, 'vi', '[\"email\"]', true, 'test', :t)"
+            ),
+            [{"r": f"member:dv-{i}", "e": f"dv-{i}@example.vn", "t": datetime.now(UTC)} for i in range(40)],
+        )
+    engine.dispose()
+    amqp_uri, log = rabbit_config["AMQP_URI"], tmp_path / "notify.log"
+    settings = {
+        "SMTP_HOST": "127.0.0.1",
+        "SMTP_PORT": str(smtp.port),
+        "NOTIFY_POLL_SECONDS": "0.1",
+        "NOTIFY_RATES": "email=500,zalo=1,sms=1,webhook=1",
+    }
+    first = start("notify", "notify.service:NotifyService", notify_db_url, amqp_uri, log, **settings)
+    wait_for(lambda: queue_exists(rabbit_config["vhost"], "notify.initiative.submitted"), timeout=30)
+    events = backlog()
+    publish_all(amqp_uri, events + events[:40], "submission.events")
+    kill_midway(first, notify_db_url, 50, EVENTS)
+    second = start("notify", "notify.service:NotifyService", notify_db_url, amqp_uri, log, **settings)
+    wait_for(lambda: count(notify_db_url, "deliveries", "WHERE status = 'sent'") == EVENTS, timeout=120)
+    finish(second, notify_db_url, EVENTS)
+    # One inbox message per event and recipient (the author, the unit's reviewers), one e-mail row per event.
+    assert count(notify_db_url, "messages") == 2 * EVENTS
+    assert count(notify_db_url, "deliveries") == EVENTS
+    # E-mail is at least once: only those in flight at the kill may arrive twice, with the same Message-ID.
+    ids = [m["Message-ID"] for m in smtp.messages()]
+    assert len(set(ids)) == EVENTS and len(ids) - EVENTS <= 20
