@@ -64,6 +64,11 @@ SETTINGS = {
         Setting("NOTIFY_RETRY_BASE_SECONDS", "2", "First retry delay; doubles each attempt."),
         Setting("NOTIFY_RETRY_MAX_SECONDS", "3600", "Longest delay between two attempts."),
         Setting("NOTIFY_HTTP_TIMEOUT_SECONDS", "10", "Timeout of a provider or webhook call."),
+        Setting(
+            "NOTIFY_LEASE_SECONDS",
+            "120",
+            "A claimed delivery's lease: a replica that dies mid-send is retried after it.",
+        ),
         Setting("NOTIFY_POLL_SECONDS", "0.5", "How often each channel looks for due deliveries."),
         Setting("NOTIFY_SWEEP_SECONDS", "60", "How often notify sends deadline reminders and digests."),
         Setting("REMIND_DAYS", "7", "Days before a decision deadline that reviewers are reminded."),

@@ -22,7 +22,6 @@ from notify.channels import Channel, Outgoing, Refused, Retry
 from notify.models import Delivery
 
 log = logging.getLogger(__name__)
-LEASE = timedelta(seconds=120)
 DELIVERIES = Counter("notify_deliveries_total", "Deliveries attempted, by channel and outcome.", ["channel", "outcome"])
 PENDING = Gauge("notify_pending_deliveries", "Deliveries waiting to go out, by channel.", ["channel"])
 
@@ -60,7 +59,7 @@ def backoff(attempts: int, base: float, cap: float, rng: random.Random | None = 
     return delay * (0.8 + 0.4 * (rng or random).random())
 
 
-def claim(session: Session, channel: str, limit: int, now: datetime) -> list[Outgoing]:
+def claim(session: Session, channel: str, limit: int, now: datetime, lease: timedelta) -> list[Outgoing]:
     rows = list(
         session.scalars(
             select(Delivery)
@@ -71,7 +70,7 @@ def claim(session: Session, channel: str, limit: int, now: datetime) -> list[Out
         )
     )
     for row in rows:
-        row.next_attempt_at = now + LEASE
+        row.next_attempt_at = now + lease
     return [Outgoing(r.id, r.event_id, r.recipient, r.address, r.subject, r.body) for r in rows]
 
 

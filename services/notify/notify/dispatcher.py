@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import eventlet
@@ -27,6 +27,7 @@ class Dispatcher(DependencyProvider):
         self.base = float(_setting(config, "NOTIFY_RETRY_BASE_SECONDS"))
         self.cap = float(_setting(config, "NOTIFY_RETRY_MAX_SECONDS"))
         self.poll = float(_setting(config, "NOTIFY_POLL_SECONDS"))
+        self.lease = timedelta(seconds=float(_setting(config, "NOTIFY_LEASE_SECONDS")))
         self.channels: list[channels.Channel] = [
             channels.Email(config),
             channels.Zalo(config),
@@ -71,7 +72,7 @@ class Dispatcher(DependencyProvider):
             eventlet.sleep(1 / bucket.rate)
             return True
         with self.sessions() as session, session.begin():
-            batch = dispatch.claim(session, channel.name, min(allowed, 100), dispatch_now())
+            batch = dispatch.claim(session, channel.name, min(allowed, 100), dispatch_now(), self.lease)
         if not batch:
             return False
         bucket.take(len(batch))
