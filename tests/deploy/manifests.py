@@ -25,3 +25,18 @@ def pod_specs(docs: list[Doc]) -> Iterator[tuple[Doc, Doc]]:
 
 def selects(selector: dict[str, str], labels: dict[str, str]) -> bool:
     return all(labels.get(k) == v for k, v in selector.items())
+
+
+def config_env(docs: list[Doc], workload: Doc) -> dict[str, str]:
+    """The variables a workload's (only) container gets from its ConfigMaps."""
+    maps = by_name(docs, "ConfigMap")
+    env: dict[str, str] = {}
+    for source in workload["spec"]["template"]["spec"]["containers"][0].get("envFrom", []):
+        if "configMapRef" in source:
+            env.update(maps[source["configMapRef"]["name"]]["data"])
+    return env
+
+
+def service_of(workload: Doc) -> str:
+    """The service a Deployment or Job belongs to (review for review-hn)."""
+    return workload["metadata"]["labels"]["app.kubernetes.io/name"]

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import ast
+import importlib.metadata
 import re
+import sys
+import tomllib
+
+from packaging.requirements import Requirement
 
 from tests.deploy.conftest import ROOT
+from tests.deploy.services import TARGETS, built
 
 DOCKERFILE = (ROOT / "Dockerfile").read_text(encoding="utf-8")
 
@@ -62,3 +69,50 @@ def test_the_build_context_is_an_allow_list() -> None:
     for copied in re.findall(r"^COPY (?!--from)(\S+)", DOCKERFILE, flags=re.MULTILINE):
         top = copied.replace("${SERVICE}", "x").split("/")[0]
         assert any(a.split("/")[0] == top for a in allowed), copied
+
+
+def _installed_in_image() -> set[str]:
+    """pyproject's runtime dependencies and, transitively, what they require (what pip installs)."""
+
+    def norm(name: str) -> str:
+        return re.sub(r"[-_.]+", "-", name).lower()
+
+    wanted = [Requirement(d) for d in tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]]
+    seen: set[str] = set()
+    while wanted:
+        requirement = wanted.pop()
+        name = norm(requirement.name)
+        if name in seen:
+            continue
+        seen.add(name)
+        for extra in ["", *requirement.extras]:
+            for line in importlib.metadata.requires(requirement.name) or []:
+                dep = Requirement(line)
+                if dep.marker is None or dep.marker.evaluate({"extra": extra}):
+                    wanted.append(dep)
+    return seen
+
+
+def test_the_image_installs_what_every_service_imports() -> None:
+    """The image installs pyproject's runtime dependencies only: each service's third-party imports
+    (awards' matplotlib and openpyxl, notify's Jinja2 and requests, ...) must come with them."""
+    installed = _installed_in_image()
+    first_party = {"chassis", *TARGETS}
+    distributions = importlib.metadata.packages_distributions()
+    missing = set()
+    packages = [ROOT / "libs/chassis/chassis"] + [ROOT / "services" / s / s for s in TARGETS if built(s)]
+    for package in packages:
+        for path in package.rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if isinstance(node, ast.Import):
+                    names = [a.name for a in node.names]
+                elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                    names = [node.module]
+                else:
+                    continue
+                for top in {n.split(".")[0] for n in names} - first_party - set(sys.stdlib_module_names):
+                    dists = {re.sub(r"[-_.]+", "-", d).lower() for d in distributions.get(top, [top])}
+                    if not dists & installed:
+                        missing.add(f"{path.relative_to(ROOT)}: {top}")
+    assert sorted(missing) == []
+    assert {"matplotlib", "jinja2", "requests", "openpyxl"} <= installed

@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
 from tests.deploy.conftest import K8S, OVERLAYS
-from tests.deploy.manifests import by_name, of_kind, pod_specs, selects
+from tests.deploy.manifests import by_name, config_env, of_kind, pod_specs, selects
 
 RENAMED = Path(__file__).parent / "fixtures" / "renamed"
 TOPOLOGY_KINDS = ("Exchange", "Queue", "Binding", "Policy", "User", "Permission")
@@ -97,6 +98,17 @@ def test_database_hosts_are_the_poolers(rendered, overlay: str) -> None:
     poolers = set(by_name(docs, "Pooler"))
     hosts = {v for c in of_kind(docs, "ConfigMap") for k, v in c.get("data", {}).items() if k.endswith("_DB_HOST")}
     assert hosts and hosts <= poolers
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_notify_calls_the_awards_service(rendered, overlay: str) -> None:
+    """AWARDS_API_URL names a Service by string (kustomize cannot follow it either)."""
+    docs = rendered[overlay]
+    url = urlsplit(config_env(docs, by_name(docs, "Deployment")["notify"])["AWARDS_API_URL"])
+    service = by_name(docs, "Service")[url.hostname]
+    (port,) = [p for p in service["spec"]["ports"] if p["port"] == (url.port or 80)]
+    assert port["targetPort"] == "http" and url.scheme == "http"
+    assert service["spec"]["selector"]["app.kubernetes.io/name"] == "awards"
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)

@@ -79,12 +79,24 @@ def test_validators_reject_what_the_api_server_would(rendered) -> None:
 def test_prod_is_the_production_shape(rendered) -> None:
     docs = rendered["prod"]
     assert by_name(docs, "RabbitmqCluster")["rabbitmq"]["spec"]["replicas"] == 3
-    assert {c["spec"]["instances"] for c in of_kind(docs, "Cluster")} == {3}
+    clusters = by_name(docs, "Cluster")
+    assert {"submission-db", "review-db", "awards-db", "notify-db"} <= set(clusters)
+    assert {c["spec"]["instances"] for c in clusters.values()} == {3}
     assert {p["spec"]["instances"] for p in of_kind(docs, "Pooler")} == {2}
-    hpa = by_name(docs, "HorizontalPodAutoscaler")["submission"]
-    assert hpa["spec"]["scaleTargetRef"]["name"] in by_name(docs, "Deployment")
-    # The HPA owns the replica count of what it scales.
-    assert "replicas" not in by_name(docs, "Deployment")["submission"]["spec"]
+    deployments = by_name(docs, "Deployment")
+    hpas = {h["spec"]["scaleTargetRef"]["name"]: h for h in of_kind(docs, "HorizontalPodAutoscaler")}
+    scaled = {s["spec"]["scaleTargetRef"]["name"] for s in of_kind(docs, "ScaledObject")}
+    # The HTTP services KEDA does not scale have an HPA, which owns their replica count.
+    assert set(hpas) == {"submission", "awards"}
+    assert set(hpas) <= set(deployments) and not set(hpas) & scaled
+    for name in hpas:
+        assert "replicas" not in deployments[name]["spec"], name
+        assert hpas[name]["spec"]["minReplicas"] >= 2
+    # Notify sends at NOTIFY_RATES per replica: a fixed count, several for availability, no surge.
+    notify = deployments["notify"]["spec"]
+    assert notify["replicas"] >= 2 and notify["strategy"]["rollingUpdate"]["maxSurge"] == 0
+    # Every other Deployment is a review deployment under KEDA.
+    assert set(deployments) - set(hpas) - {"notify"} == scaled
 
 
 def test_dev_is_one_replica_and_small(rendered) -> None:
@@ -92,7 +104,9 @@ def test_dev_is_one_replica_and_small(rendered) -> None:
     assert by_name(docs, "RabbitmqCluster")["rabbitmq"]["spec"]["replicas"] == 1
     assert {c["spec"]["instances"] for c in of_kind(docs, "Cluster")} == {1}
     assert {p["spec"]["instances"] for p in of_kind(docs, "Pooler")} == {1}
-    assert by_name(docs, "Deployment")["submission"]["spec"]["replicas"] == 1
+    scaled = {s["spec"]["scaleTargetRef"]["name"] for s in of_kind(docs, "ScaledObject")}
+    fixed = {n: d["spec"].get("replicas") for n, d in by_name(docs, "Deployment").items() if n not in scaled}
+    assert fixed == {"submission": 1, "awards": 1, "notify": 1}
     assert {(s["spec"]["minReplicaCount"], s["spec"]["maxReplicaCount"]) for s in of_kind(docs, "ScaledObject")} == {
         (1, 1)
     }

@@ -4,7 +4,9 @@
     python deploy/k8s/tools/gen_dashboards.py --check   # exit 1 when a file is out of date
 
 One dashboard per concern. Queries use only metrics the services export (chassis and service
-metrics), RabbitMQ's prometheus plugin and kube-state-metrics; tests/deploy checks every name.
+metrics), RabbitMQ's prometheus plugin and kube-state-metrics; tests/deploy checks every name,
+label and template variable. Gauges that every replica computes from the same database (awards'
+business gauges, notify's pending deliveries) are combined with `max by`, never summed.
 """
 
 from __future__ import annotations
@@ -21,6 +23,12 @@ REVIEW = r'service=~"review(-[a-z0-9]+)?"'
 REVIEW_QUEUES = r'queue=~"review(-[a-z0-9]+)?\\.initiative\\..+"'
 SERVICES = r'deployment=~"(submission|review|awards|notify)(-[a-z0-9]+)?"'
 SUBMITTED = 'service="submission", entrypoint="submit_initiative", status="201"'
+# Deliveries that ended either way: `gone` (settled elsewhere) is neither a success nor a failure.
+ATTEMPTS = 'outcome=~"sent|failed|parked"'
+FAILURES = 'outcome=~"failed|parked"'
+# The awards gauges of one programme. Every awards replica exports the same figures (read from
+# the database by its daily job): `max by`, never `sum by`, over replicas.
+PROGRAMME = 'programme="$programme"'
 
 
 @dataclass(frozen=True)
@@ -33,11 +41,26 @@ class Panel:
 
 
 @dataclass(frozen=True)
+class Variable:
+    """A Grafana query variable: the values of one label of one metric."""
+
+    name: str
+    label: str
+    metric: str
+    metric_label: str
+
+    @property
+    def query(self) -> str:
+        return f"label_values({self.metric}, {self.metric_label})"
+
+
+@dataclass(frozen=True)
 class Dashboard:
     uid: str
     title: str
     description: str
     panels: list[Panel] = field(default_factory=list)
+    variables: list[Variable] = field(default_factory=list)
 
 
 def _quantiles(selector: str, by: str = "") -> list[tuple[str, str]]:
@@ -186,28 +209,70 @@ DASHBOARDS = [
     Dashboard(
         "sangkien-notifications",
         "Sáng kiến: notifications by channel",
-        "Deliveries of the notify service per channel and outcome.",
+        "Deliveries of the notify service per outside channel (email, zalo, sms, webhook) and outcome: "
+        "sent, failed (retried later), parked (given up, waiting for an operator's replay), gone (settled elsewhere).",
         [
             Panel(
-                "Deliveries per second",
+                "Delivery attempts per second by channel and outcome",
                 [("sum by (channel, outcome) (rate(notify_deliveries_total[5m]))", "{{channel}} {{outcome}}")],
                 "ops",
             ),
             Panel(
-                "Failure ratio by channel",
+                "Failure ratio by channel (failed + parked)",
                 [
                     (
-                        'sum by (channel) (rate(notify_deliveries_total{outcome="failed"}[15m]))'
-                        " / sum by (channel) (rate(notify_deliveries_total[15m]))",
+                        f"sum by (channel) (rate(notify_deliveries_total{{{FAILURES}}}[15m]))"
+                        f" / sum by (channel) (rate(notify_deliveries_total{{{ATTEMPTS}}}[15m]))",
                         "{{channel}}",
                     )
                 ],
                 "percentunit",
+                description="What NotificationChannelFailing fires on (above 20% for 15 minutes).",
+            ),
+            Panel(
+                "Waiting to go out by channel",
+                # Every replica's sweep counts the whole table: the same figure in each.
+                [("max by (channel) (notify_pending_deliveries)", "{{channel}}")],
+            ),
+            Panel(
+                "Parked in the time range by channel",
+                [
+                    (
+                        'sort_desc(sum by (channel) (increase(notify_deliveries_total{outcome="parked"}[$__range])))',
+                        "{{channel}}",
+                    )
+                ],
+                kind="bargauge",
+                description="Never retried by themselves: GET /api/v1/deliveries?status=parked, then replay.",
             ),
             Panel(
                 "Deliveries in the last 24 hours",
                 [("sum by (channel, outcome) (increase(notify_deliveries_total[1d]))", "{{channel}} {{outcome}}")],
                 kind="bargauge",
+            ),
+            Panel(
+                "Events turned into notifications, by type and outcome",
+                [
+                    (
+                        'sum by (event_type, outcome) (rate(events_consumed_total{service="notify"}[5m]))',
+                        "{{event_type}} {{outcome}}",
+                    )
+                ],
+                "ops",
+            ),
+            Panel(
+                "Waiting in notify's queues",
+                [
+                    (
+                        'sum by (queue) (rabbitmq_detailed_queue_messages_ready{queue=~"notify\\\\..+", '
+                        'queue!~".+\\\\.dlq"})',
+                        "{{queue}}",
+                    )
+                ],
+            ),
+            Panel(
+                "Notify replicas ready",
+                [('kube_deployment_status_replicas_available{deployment="notify"}', "ready")],
             ),
         ],
     ),
@@ -277,11 +342,80 @@ DASHBOARDS = [
     Dashboard(
         "sangkien-business",
         "Sáng kiến: national office",
-        "Initiatives by unit and the state of their review, over the selected time range.",
+        "Initiatives submitted and recognised by top-level unit and target group, participants and progress "
+        "against the registered targets for the selected programme (the awards service's figures, refreshed "
+        "by its daily job), then the flow over the selected time range.",
         [
             Panel(
+                "National totals",
+                [
+                    (f"sum(max by (unit) (initiatives_submitted{{{PROGRAMME}}}))", "submitted"),
+                    (f"sum(max by (unit) (initiatives_recognized{{{PROGRAMME}}}))", "recognised"),
+                    (f"sum(max by (unit) (initiative_participants{{{PROGRAMME}}}))", "participants"),
+                ],
+                kind="stat",
+                description="Sums of the top-level units; an author active in two units counts twice.",
+            ),
+            Panel(
+                "Progress against target by unit",
+                [(f"sort_desc(max by (unit) (target_progress_ratio{{{PROGRAMME}}}))", "{{unit}}")],
+                "percentunit",
+                kind="bargauge",
+                description="Initiatives submitted over the target each unit registered (none without a target).",
+            ),
+            Panel(
                 "Initiatives submitted by unit",
+                [(f"sort_desc(max by (unit) (initiatives_submitted{{{PROGRAMME}}}))", "{{unit}}")],
+                kind="bargauge",
+                description="Since the programme began, not withdrawn.",
+            ),
+            Panel(
+                "Initiatives recognised by unit",
+                [(f"sort_desc(max by (unit) (initiatives_recognized{{{PROGRAMME}}}))", "{{unit}}")],
+                kind="bargauge",
+                description="Recognised at any level.",
+            ),
+            Panel(
+                "Participants by unit",
+                [(f"sort_desc(max by (unit) (initiative_participants{{{PROGRAMME}}}))", "{{unit}}")],
+                kind="bargauge",
+                description="Distinct authors.",
+            ),
+            Panel(
+                "Initiatives submitted by target group",
+                [
+                    (
+                        f"sort_desc(max by (target_group) (initiatives_submitted_by_target_group{{{PROGRAMME}}}))",
+                        "{{target_group}}",
+                    )
+                ],
+                kind="bargauge",
+            ),
+            Panel(
+                "Recognition rate by unit",
+                [
+                    (
+                        f"sort_desc(max by (unit) (initiatives_recognized{{{PROGRAMME}}})"
+                        f" / max by (unit) (initiatives_submitted{{{PROGRAMME}}}))",
+                        "{{unit}}",
+                    )
+                ],
+                "percentunit",
+                kind="bargauge",
+            ),
+            Panel(
+                "Submissions received in the time range by unit",
                 [(f"sort_desc(sum by (unit) (increase(entrypoint_calls_total{{{SUBMITTED}}}[$__range])))", "{{unit}}")],
+                kind="bargauge",
+            ),
+            Panel(
+                "Awards granted and remuneration announced in the time range",
+                [
+                    (
+                        'sum by (event_type) (increase(outbox_published_events_total{service="awards"}[$__range]))',
+                        "{{event_type}}",
+                    )
+                ],
                 kind="bargauge",
             ),
             Panel(
@@ -300,6 +434,7 @@ DASHBOARDS = [
                 kind="bargauge",
             ),
         ],
+        [Variable("programme", "Programme", "initiatives_submitted", "programme")],
     ),
 ]
 
@@ -322,6 +457,21 @@ def _panel(panel: Panel, index: int) -> dict[str, Any]:
     }
 
 
+def _variable(variable: Variable) -> dict[str, Any]:
+    return {
+        "name": variable.name,
+        "label": variable.label,
+        "type": "query",
+        "datasource": {"type": "prometheus", "uid": "${datasource}"},
+        "query": variable.query,
+        "definition": variable.query,
+        "refresh": 2,
+        "sort": 1,
+        "multi": False,
+        "includeAll": False,
+    }
+
+
 def render(dashboard: Dashboard) -> str:
     doc = {
         "uid": dashboard.uid,
@@ -334,7 +484,10 @@ def render(dashboard: Dashboard) -> str:
         "refresh": "1m",
         "time": {"from": "now-24h", "to": "now"},
         "templating": {
-            "list": [{"name": "datasource", "type": "datasource", "query": "prometheus", "label": "Data source"}]
+            "list": [
+                {"name": "datasource", "type": "datasource", "query": "prometheus", "label": "Data source"},
+                *(_variable(v) for v in dashboard.variables),
+            ]
         },
         "panels": [_panel(p, i) for i, p in enumerate(dashboard.panels)],
     }
