@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import copy
+import re
 from collections import Counter
+from itertools import takewhile
+from pathlib import Path
 
 import pytest
 import yaml
@@ -11,6 +14,9 @@ import yaml
 from tests.deploy import schemas
 from tests.deploy.conftest import OVERLAYS
 from tests.deploy.manifests import by_name, of_kind
+
+# The header line naming where a vendored CRD schema was copied from, pinned to a commit.
+SOURCE = re.compile(r"^# Source: [\w.-]+/[\w.-]+@[0-9a-f]{40}$")
 
 # What each overlay must contain, whatever else is added later.
 EXPECTED_KINDS = {
@@ -74,6 +80,13 @@ def test_validators_reject_what_the_api_server_would(rendered) -> None:
     unknown = yaml.safe_load("{apiVersion: example.com/v1, kind: Thing, metadata: {name: x}}")
     for doc in (deployment, scaled, queue, cluster, unknown):
         assert schemas.problems(doc), doc["kind"]
+
+
+@pytest.mark.parametrize("path", sorted(schemas.CRD_DIR.glob("*.yaml")), ids=lambda p: p.name)
+def test_vendored_crd_schemas_name_their_pinned_source(path: Path) -> None:
+    """Each vendored schema's header names the repository and commit it was copied from."""
+    header = list(takewhile(lambda line: line.startswith("#"), path.read_text(encoding="utf-8").splitlines()))
+    assert any(SOURCE.match(line) for line in header), f"{path.name}: no '# Source: owner/repo@<commit>' line"
 
 
 def test_prod_is_the_production_shape(rendered) -> None:
