@@ -126,14 +126,18 @@ def db_url(pg_url: str) -> str:
     return pg_url
 
 
-@pytest.fixture(scope="session")
-def review_pg_url() -> Iterator[str]:
-    """The review service's own database (migrated, nothing seeded: it learns from events)."""
-    name = f"sangkien_review_test_{os.getpid()}"
+def _service_database(service: str) -> Iterator[str]:
+    """A service's own database for the test session: migrated, nothing seeded (it learns from events)."""
+    name = f"sangkien_{service}_test_{os.getpid()}"
     url = create_database(name)
-    migrate(url, "review")
+    migrate(url, service)
     yield url
     drop_database(name)
+
+
+@pytest.fixture(scope="session")
+def review_pg_url() -> Iterator[str]:
+    yield from _service_database("review")
 
 
 @pytest.fixture
@@ -144,12 +148,7 @@ def review_db_url(review_pg_url: str) -> str:
 
 @pytest.fixture(scope="session")
 def awards_pg_url() -> Iterator[str]:
-    """The awards service's own database (migrated; it learns everything from events)."""
-    name = f"sangkien_awards_test_{os.getpid()}"
-    url = create_database(name)
-    migrate(url, "awards")
-    yield url
-    drop_database(name)
+    yield from _service_database("awards")
 
 
 @pytest.fixture
@@ -160,12 +159,7 @@ def awards_db_url(awards_pg_url: str) -> str:
 
 @pytest.fixture(scope="session")
 def notify_pg_url() -> Iterator[str]:
-    """The notify service's own database (migrated; contacts come from its API)."""
-    name = f"sangkien_notify_test_{os.getpid()}"
-    url = create_database(name)
-    migrate(url, "notify")
-    yield url
-    drop_database(name)
+    yield from _service_database("notify")
 
 
 @pytest.fixture

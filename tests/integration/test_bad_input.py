@@ -9,6 +9,7 @@ import pytest
 import requests
 
 from chassis.config import setting
+from submission.bulk import REQUIRED_COLUMNS
 from tests.conftest import token
 from tests.factories import UNIT, initiative
 from tests.integration.conftest import count
@@ -118,21 +119,7 @@ def test_nul_characters_are_refused_not_crashed_on(api, db_url) -> None:  # type
     assert path.status_code == 400
     rows = "\n".join(
         [
-            ",".join(
-                [
-                    "title",
-                    "field",
-                    "target_group",
-                    "problem",
-                    "solution",
-                    "novelty",
-                    "scope",
-                    "unit",
-                    "programme",
-                    "author1_name",
-                    "author1_share",
-                ]
-            ),
+            ",".join(REQUIRED_COLUMNS),
             ",".join(["a\x00b", "other", "5", "p", "s", "n", "sc", UNIT, "LDST2026", "A", "100"]),
         ]
     )
