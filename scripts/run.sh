@@ -47,7 +47,8 @@ $PY -m aiosmtpd -n -l $SMTP_SINK -c aiosmtpd.handlers.Mailbox var/mail/demo >var
 pids+=($!)
 $PY scripts/webhook_sink.py ${WEBHOOK_SINK#*:} $WEBHOOK_SECRET >var/log/webhook-sink.log 2>&1 &
 pids+=($!)
-SMTP_HOST=${SMTP_SINK%:*} SMTP_PORT=${SMTP_SINK#*:} AWARDS_API_URL=http://$AWARDS \
+# The demo's webhook subscriber listens on loopback: allowed here only (WEBHOOK_ALLOW_PRIVATE).
+SMTP_HOST=${SMTP_SINK%:*} SMTP_PORT=${SMTP_SINK#*:} AWARDS_API_URL=http://$AWARDS WEBHOOK_ALLOW_PRIVATE=on \
   NOTIFY_SERVICE_TOKEN=$($PY -m chassis.token_main operator VGCL notify 2>/dev/null | tail -1) \
   WEB_SERVER_ADDRESS=$NOTIFY $PY -m chassis.run notify notify.service:NotifyService >var/log/notify.log 2>&1 &
 pids+=($!)

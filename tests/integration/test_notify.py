@@ -179,6 +179,7 @@ def notify(container_factory, make_config, notify_db_url, rabbit_config, smtp, p
             "NOTIFY_MAX_ATTEMPTS": 3,
             "NOTIFY_HTTP_TIMEOUT_SECONDS": 5,
             "NOTIFY_RATES": "email=50,zalo=50,sms=50,webhook=50",
+            "WEBHOOK_ALLOW_PRIVATE": "on",  # the fake receiver listens on loopback
             **overrides,
         }
         config = make_config(notify_db_url, "notify", **settings)
@@ -945,6 +946,7 @@ def test_notify_openapi_document_is_valid_and_the_api_keeps_to_it(  # type: igno
         "WEB_SERVER_ADDRESS": f"127.0.0.1:{port}",
         "UNITS": "*",
         "LOG_LEVEL": "INFO",
+        "WEBHOOK_ALLOW_PRIVATE": "on",
         "SMTP_PORT": str(smtp.port),
         "SMS_API_URL": provider.url("/sms"),
         "ZALO_API_URL": provider.url("/zalo"),

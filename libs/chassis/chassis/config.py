@@ -65,6 +65,11 @@ SETTINGS = {
         Setting("NOTIFY_RETRY_MAX_SECONDS", "3600", "Longest delay between two attempts."),
         Setting("NOTIFY_HTTP_TIMEOUT_SECONDS", "10", "Timeout of a provider or webhook call."),
         Setting(
+            "WEBHOOK_ALLOW_PRIVATE",
+            "off",
+            "`on` lets webhooks use http and private or loopback hosts (development); off: https, public hosts.",
+        ),
+        Setting(
             "NOTIFY_LEASE_SECONDS",
             "120",
             "A claimed delivery's lease: a replica that dies mid-send is retried after it.",

@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import smtplib
+import socket
 import time
 from dataclasses import dataclass
 from email.header import Header
 from email.mime.text import MIMEText
 from email.utils import formataddr, parseaddr
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 import requests
 
@@ -144,6 +147,28 @@ class Sms:
         _http_outcome(answer)
 
 
+def webhook_url_problem(url: str, allow_private: bool) -> tuple[str, str] | None:
+    """Why a webhook may not be sent to this URL, in English and Vietnamese, or None.
+
+    Subscribers are outside systems: a URL into the platform's own network (the awards API, the
+    database, cloud metadata) would let anyone who can subscribe make notify call it.
+    """
+    if allow_private:
+        return None
+    parts = urlsplit(url)
+    if parts.scheme != "https" or not parts.hostname:
+        return "Webhooks are delivered over https only.", "Webhook chỉ được gửi qua https."
+    try:
+        addresses = {
+            info[4][0] for info in socket.getaddrinfo(parts.hostname, parts.port or 443, proto=socket.IPPROTO_TCP)
+        }
+    except (socket.gaierror, UnicodeError, ValueError):
+        return "The host does not resolve.", "Không phân giải được tên máy chủ."
+    if any(not ipaddress.ip_address(a.split("%")[0]).is_global for a in addresses):
+        return "The host is a private or local address.", "Máy chủ là địa chỉ nội bộ hoặc cục bộ."
+    return None
+
+
 def signature(secret: str, timestamp: int, body: bytes) -> str:
     """`t=<unix time>,v1=<hex HMAC-SHA256 of "<t>.<body>">`: the receiver rejects old or forged posts."""
     digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
@@ -157,9 +182,14 @@ class Webhook:
 
     def __init__(self, config: dict[str, Any], secrets: Any) -> None:
         self.secrets = secrets  # subscription id -> secret (None once disabled), looked up at send time
-        self.timeout = float(settings(config, "NOTIFY_HTTP_TIMEOUT_SECONDS")[0])
+        timeout, allow = settings(config, "NOTIFY_HTTP_TIMEOUT_SECONDS", "WEBHOOK_ALLOW_PRIVATE")
+        self.timeout, self.allow_private = float(timeout), allow == "on"
 
     def send(self, message: Outgoing) -> None:
+        # Checked again at send time: the name may resolve elsewhere than when it was subscribed.
+        problem = webhook_url_problem(message.address, self.allow_private)
+        if problem is not None:
+            raise Refused(problem[0])
         body = message.body.encode()
         secret = self.secrets(message.recipient.removeprefix("webhook:"))
         if secret is None:

@@ -14,6 +14,7 @@ from chassis.auth import Principal
 from chassis.errors import Conflict, Forbidden, NotFound
 from chassis.validation import FieldError, int_arg, load, validation_failed
 from notify import audience
+from notify.channels import webhook_url_problem
 from notify.commands import recipients_of
 from notify.models import Contact, Delivery, Message, Subscription
 from notify.schemas import PreferencesIn, SubscriptionIn
@@ -137,9 +138,14 @@ def _subscriber(principal: Principal, units: list[str]) -> None:
         )
 
 
-def subscribe(session: Session, principal: Principal, payload: Any, now: datetime) -> Subscription:
+def subscribe(
+    session: Session, principal: Principal, payload: Any, now: datetime, allow_private: bool = False
+) -> Subscription:
     data = load(SUBSCRIPTION_IN, payload)
     _subscriber(principal, data["units"])
+    problem = webhook_url_problem(data["url"], allow_private)
+    if problem is not None:
+        raise validation_failed([FieldError("url", *problem)])
     sub = Subscription(
         id=str(uuid.uuid4()),
         url=data["url"],

@@ -72,7 +72,9 @@ class NotifyService(PlatformService):
         principal = self.auth.principal(request)
         payload = read_json(request)
         with self.db.transaction() as session:
-            body = SUBSCRIPTION.dump(queries.subscribe(session, principal, payload, commands.now_utc()))
+            allow_private = str(self.config.get("WEBHOOK_ALLOW_PRIVATE", setting("WEBHOOK_ALLOW_PRIVATE"))) == "on"
+            subscription = queries.subscribe(session, principal, payload, commands.now_utc(), allow_private)
+            body = SUBSCRIPTION.dump(subscription)
         return json_response(body, 201)
 
     @api("GET", "/api/v1/webhooks")
