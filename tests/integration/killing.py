@@ -62,4 +62,8 @@ def finish(process: subprocess.Popen, db_url: str, total: int) -> None:
         wait_for(lambda: count(db_url, "inbox") == total, timeout=120)
     finally:
         process.terminate()
-        process.wait(timeout=30)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:  # a stuck shutdown must not outlive the test
+            process.kill()
+            process.wait(timeout=10)
