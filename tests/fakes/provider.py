@@ -121,7 +121,7 @@ class Handler(BaseHTTPRequestHandler):
     do_GET = do_POST = do_PUT = do_DELETE = _serve
 
     def log_message(self, *args: object) -> None:
-        pass
+        """Quiet: the JSON-lines record is the log."""
 
 
 def main() -> None:

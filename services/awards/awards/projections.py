@@ -272,15 +272,3 @@ def _refresh_target(session: Session, unit: str, top: str, programme: str, phase
 
 def on_member(session: Session, data: dict[str, Any]) -> None:
     session.merge(Member(member_id=data["member_id"], unit=data["unit"], top_unit=data["top_unit"]))
-
-
-def registered_members(session: Session, unit_path_prefix: str) -> int:
-    return int(
-        session.scalar(
-            select(func.count())
-            .select_from(Member)
-            .join(Unit, Unit.code == Member.unit)
-            .where(Unit.path.startswith(unit_path_prefix))
-        )
-        or 0
-    )

@@ -72,7 +72,7 @@ class RuleSet:
 
 
 class RulesError(ValueError):
-    pass
+    """A rules file the service must not start with."""
 
 
 def _rule(raw: dict[str, Any], version: str, where: str) -> Rule:

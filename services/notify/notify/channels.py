@@ -31,7 +31,7 @@ class Retry(Exception):
 
 
 class Refused(Exception):
-    pass
+    """Retrying cannot help (a 4xx, an address refused): the delivery is parked."""
 
 
 @dataclass(frozen=True)

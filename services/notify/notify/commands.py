@@ -13,7 +13,7 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from chassis.calendar import LOCAL, local_day
+from chassis.calendar import LOCAL
 from chassis.config import setting
 from chassis.envelope import dumps
 from notify import audience, rendering
@@ -262,10 +262,6 @@ def send_digests(session: Session, now: datetime, day: date | None = None) -> in
                 continue  # the mailbox opted out of digests
             made += deliver(session, event_id, Notice(mailbox, "digest", context), now)
     return made
-
-
-def today(now: datetime) -> date:
-    return local_day(now)
 
 
 def recipients_of(principal_sub: str, principal_role: str, principal_unit: str) -> Iterable[str]:
