@@ -16,7 +16,6 @@ import random
 import subprocess
 import sys
 import time
-import uuid
 from pathlib import Path
 
 import pika
@@ -24,121 +23,16 @@ from kombu import Connection, Exchange
 from sqlalchemy import create_engine, text
 
 from chassis.db import normalize_url, recreate_database
-from chassis.envelope import dumps, new_event
+from chassis.envelope import dumps
 from chassis.handler import consumer_queue, dead_letter_queue
 from chassis.relay import ConfirmingPublisher
 
 sys.path.insert(0, str(Path(__file__).parent))
-from benchlib import ADMIN_URL, amqp_uri, fresh_vhost
+from benchlib import ADMIN_URL, amqp_uri, fresh_vhost, hn_submitted_event
 
 ROOT = Path(__file__).resolve().parents[1]
 VHOST = "bench-review"
 AMQP = amqp_uri(VHOST)
-GRASSROOTS = [("HN-KL", "HN-KL-C001"), ("HN-KCN", "HN-KCN-C001"), ("HN-TH", "HN-TH-C002")]
-WORDS = [
-    "cải",
-    "tiến",
-    "quy",
-    "trình",
-    "máy",
-    "hàn",
-    "dây",
-    "chuyền",
-    "sản",
-    "xuất",
-    "tiết",
-    "kiệm",
-    "điện",
-    "năng",
-    "nguyên",
-    "liệu",
-    "phần",
-    "mềm",
-    "quản",
-    "lý",
-    "kho",
-    "vật",
-    "tư",
-    "an",
-    "toàn",
-    "lao",
-    "động",
-    "bảo",
-    "dưỡng",
-    "thiết",
-    "bị",
-    "giảm",
-    "thời",
-    "gian",
-    "thao",
-    "tác",
-    "nâng",
-    "cao",
-    "năng",
-    "suất",
-    "chất",
-    "lượng",
-    "sản",
-    "phẩm",
-    "số",
-    "hóa",
-    "hồ",
-    "sơ",
-    "nhân",
-    "sự",
-    "tự",
-    "động",
-    "hóa",
-    "kiểm",
-    "tra",
-    "lỗi",
-    "đóng",
-    "gói",
-    "vận",
-    "chuyển",
-    "xử",
-    "lý",
-    "nước",
-    "thải",
-    "môi",
-    "trường",
-]
-
-
-def event(i: int, rng: random.Random) -> dict:
-    """A realistic initiative: varied Vietnamese text, so similarity lookups do real work."""
-    upper, unit = GRASSROOTS[i % len(GRASSROOTS)]
-    initiative_id = str(uuid.uuid4())
-
-    def phrase(n: int) -> str:
-        return " ".join(rng.choice(WORDS) for _ in range(n))
-
-    data = {
-        "initiative_id": initiative_id,
-        "revision": 1,
-        "programme": "LDST2026",
-        "phase": "P1",
-        "unit": unit,
-        "unit_path": ["VGCL", "HN", upper, unit],
-        "top_unit": "HN",
-        "block": "enterprise",
-        "title": phrase(10).capitalize(),
-        "field": "production_business",
-        "target_group": 5,
-        "confidential": False,
-        "problem": phrase(40),
-        "solution": phrase(60),
-        "novelty": phrase(15),
-        "scope": "Toàn bộ phân xưởng",
-        "first_applied_on": "2026-01-15",
-        "benefit_vnd_per_year": 10_000_000 + i,
-        "benefit_description": "Giá trị làm lợi ước tính",
-        "authors": [{"member_id": f"dv-{i}", "share_percent": 100.0}],
-        "submitted_by": {"member_id": f"dv-{i}", "role": "member"},
-        "on_behalf": False,
-        "submitted_at": "2026-11-20T03:00:00Z",
-    }
-    return new_event("initiative.submitted", data, source="/vgcl/submission", subject=initiative_id, unit="HN")
 
 
 def fill(count: int, baseline_queue: str) -> float:
@@ -162,7 +56,7 @@ def fill(count: int, baseline_queue: str) -> float:
     for first in range(0, count, 500):
         batch = []
         for i in range(first, min(count, first + 500)):
-            e = event(i, rng)
+            e = hn_submitted_event(i, rng)
             body = dumps(e)
             sizes.append(len(body.encode()))
             batch.append(("submission.events", "initiative.submitted.HN", body, e["id"], e["type"]))

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import os
+import random
 import time
+import uuid
 
 import pika
 import requests
+
+from chassis.envelope import new_event
 
 ADMIN_URL = os.environ.get("TEST_PG_URL", "postgresql://postgres:postgres@127.0.0.1:5432/postgres")
 MANAGEMENT = "http://127.0.0.1:15672/api"
@@ -39,3 +43,110 @@ def fresh_vhost(vhost: str) -> None:
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))] if ordered else 0.0
+
+
+GRASSROOTS = [("HN-KL", "HN-KL-C001"), ("HN-KCN", "HN-KCN-C001"), ("HN-TH", "HN-TH-C002")]
+WORDS = [
+    "cải",
+    "tiến",
+    "quy",
+    "trình",
+    "máy",
+    "hàn",
+    "dây",
+    "chuyền",
+    "sản",
+    "xuất",
+    "tiết",
+    "kiệm",
+    "điện",
+    "năng",
+    "nguyên",
+    "liệu",
+    "phần",
+    "mềm",
+    "quản",
+    "lý",
+    "kho",
+    "vật",
+    "tư",
+    "an",
+    "toàn",
+    "lao",
+    "động",
+    "bảo",
+    "dưỡng",
+    "thiết",
+    "bị",
+    "giảm",
+    "thời",
+    "gian",
+    "thao",
+    "tác",
+    "nâng",
+    "cao",
+    "năng",
+    "suất",
+    "chất",
+    "lượng",
+    "sản",
+    "phẩm",
+    "số",
+    "hóa",
+    "hồ",
+    "sơ",
+    "nhân",
+    "sự",
+    "tự",
+    "động",
+    "hóa",
+    "kiểm",
+    "tra",
+    "lỗi",
+    "đóng",
+    "gói",
+    "vận",
+    "chuyển",
+    "xử",
+    "lý",
+    "nước",
+    "thải",
+    "môi",
+    "trường",
+]
+
+
+def hn_submitted_event(i: int, rng: random.Random) -> dict:
+    """A realistic initiative: varied Vietnamese text, so similarity lookups do real work."""
+    upper, unit = GRASSROOTS[i % len(GRASSROOTS)]
+    initiative_id = str(uuid.uuid4())
+
+    def phrase(n: int) -> str:
+        return " ".join(rng.choice(WORDS) for _ in range(n))
+
+    data = {
+        "initiative_id": initiative_id,
+        "revision": 1,
+        "programme": "LDST2026",
+        "phase": "P1",
+        "unit": unit,
+        "unit_path": ["VGCL", "HN", upper, unit],
+        "top_unit": "HN",
+        "block": "enterprise",
+        "title": phrase(10).capitalize(),
+        "field": "production_business",
+        "target_group": 5,
+        "confidential": False,
+        "problem": phrase(40),
+        "solution": phrase(60),
+        "novelty": phrase(15),
+        "scope": "Toàn bộ phân xưởng",
+        "first_applied_on": "2026-01-15",
+        "benefit_vnd_per_year": 10_000_000 + i,
+        "benefit_description": "Giá trị làm lợi ước tính",
+        "authors": [{"member_id": f"dv-{i}", "share_percent": 100.0}],
+        "submitted_by": {"member_id": f"dv-{i}", "role": "member"},
+        "on_behalf": False,
+        "submitted_at": "2026-11-20T03:00:00Z",
+    }
+    return new_event("initiative.submitted", data, source="/vgcl/submission", subject=initiative_id, unit="HN")

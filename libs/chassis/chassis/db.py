@@ -38,6 +38,9 @@ def normalize_url(url: str) -> str:
     return url
 
 
+POOL_EXTRA = 6
+
+
 def make_engine(url: str, pool_size: int = 10) -> Engine:
     url = normalize_url(url)
     if url.startswith("sqlite"):
@@ -62,7 +65,10 @@ def make_engine(url: str, pool_size: int = 10) -> Engine:
 
         return engine
     _make_psycopg2_green()
-    return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, pool_recycle=1800)
+    # A worker holds one connection at a time; the few extra are for the relay, timers and
+    # dispatch loops. Doubling the pool per process ran PostgreSQL out of connections with
+    # seven processes under peak load.
+    return create_engine(url, pool_size=pool_size, max_overflow=POOL_EXTRA, pool_pre_ping=True, pool_recycle=1800)
 
 
 def recreate_database(admin_url: str, name: str) -> str:
