@@ -39,6 +39,9 @@ SETTINGS = {
         Setting("OUTBOX_RELAY", "on", "`off` where the relay runs as its own process."),
         Setting("DELIVERY_LIMIT", "10", "Deliveries before a failing event is dead-lettered."),
         Setting("DEAD_LETTER_POLL_SECONDS", "30", "How often consumers report their dead-letter depth."),
+        Setting("CONSUMER_BATCH_SIZE", "50", "Events a consumer handles in one transaction (1: one each)."),
+        Setting("CONSUMER_BATCH_WAIT_MS", "5", "How long a consumer waits to fill a batch before handling it."),
+        Setting("CONSUMER_PREFETCH", "200", "Unacknowledged events the broker hands a consumer process."),
         Setting("RABBITMQ_API_URL", "http://guest:guest@127.0.0.1:15672/api", "Management API (dead-letter list)."),
         Setting("MAX_WORKERS", "20", "Concurrent workers per service process."),
         Setting("OUTBOX_BATCH_SIZE", "500", "Rows the relay publishes per transaction."),
@@ -125,6 +128,9 @@ def nameko_config(service: str, **overrides: object) -> dict:
         "OUTBOX_POLL_SECONDS": float(setting("OUTBOX_POLL_SECONDS")),
         "DELIVERY_LIMIT": int(setting("DELIVERY_LIMIT")),
         "DEAD_LETTER_POLL_SECONDS": float(setting("DEAD_LETTER_POLL_SECONDS")),
+        "CONSUMER_BATCH_SIZE": int(setting("CONSUMER_BATCH_SIZE")),
+        "CONSUMER_BATCH_WAIT_MS": float(setting("CONSUMER_BATCH_WAIT_MS")),
+        "CONSUMER_PREFETCH": int(setting("CONSUMER_PREFETCH")),
         "max_workers": int(setting("MAX_WORKERS")),
         "SERIALIZERS": {
             "cloudevents": {

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import logging
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import eventlet
 from kombu import Connection, Exchange, Queue, binding
 from nameko.events import EventHandler
+from nameko.exceptions import ContainerBeingKilled
+from nameko.messaging import QueueConsumer
 from nameko.standalone.events import get_event_exchange
 
 from chassis import metrics
@@ -88,6 +91,15 @@ def dead_letter_queue(name: str) -> Queue:
     )
 
 
+class PrefetchingQueueConsumer(QueueConsumer):
+    """Hands consumers `CONSUMER_PREFETCH` events at a time, not `max_workers`: batches need them."""
+
+    @property
+    def prefetch_count(self) -> int:
+        config = self.container.config
+        return max(int(config.get("CONSUMER_PREFETCH", 200)), int(config.get("CONSUMER_BATCH_SIZE", 1)))
+
+
 class UnitEventHandler(EventHandler):
     """`@unit_event_handler("submission", "initiative.submitted")`.
 
@@ -95,7 +107,13 @@ class UnitEventHandler(EventHandler):
     consumer instance (`INSTANCE_NAME`, default the service name), so `review-hn` and the
     catch-all `review` each own their queue. Failed handlers are requeued with a backoff;
     the quorum queue dead-letters after `DELIVERY_LIMIT` deliveries.
+
+    Where the service method accepts batches (`chassis.inbox.idempotent`), events are gathered
+    up to `CONSUMER_BATCH_SIZE` (or for `CONSUMER_BATCH_WAIT_MS`) and one worker handles them in
+    one transaction; each message is then acked, requeued or dead-lettered by its own outcome.
     """
+
+    queue_consumer = PrefetchingQueueConsumer()
 
     def __init__(self, source_service: str, event_type: str, **kwargs: Any) -> None:
         kwargs["requeue_on_error"] = True
@@ -112,6 +130,11 @@ class UnitEventHandler(EventHandler):
         # The dead-letter queue must exist before the first failure, or the broker drops it.
         with Connection(config["AMQP_URI"]) as conn:
             dead_letter_queue(self.queue_name)(conn.default_channel).declare()
+        method = getattr(self.container.service_cls, self.method_name)
+        self.batch_size = int(config.get("CONSUMER_BATCH_SIZE", 1)) if getattr(method, "accepts_batches", False) else 1
+        self.batch_wait = float(config.get("CONSUMER_BATCH_WAIT_MS", 5)) / 1000
+        self.pending: list[tuple[Any, Any]] = []
+        self.flush_timer: Any = None
         # Skip EventHandler.setup (it would build its own single-key classic queue).
         super(EventHandler, self).setup()
 
@@ -137,7 +160,59 @@ class UnitEventHandler(EventHandler):
             self._count(body, "dead_lettered")
             message.reject(requeue=False)
             return
-        super().handle_message(body, message)
+        if self.batch_size <= 1:
+            super().handle_message(body, message)
+            return
+        self.pending.append((body, message))
+        if len(self.pending) >= self.batch_size:
+            self._flush()
+        elif self.flush_timer is None:
+            self.flush_timer = eventlet.spawn_after(self.batch_wait, self._flush)
+
+    def _flush(self) -> None:
+        if self.flush_timer is not None:
+            self.flush_timer.cancel()
+            self.flush_timer = None
+        batch, self.pending = self.pending, []
+        if not batch:
+            return
+        events, messages = [b for b, _ in batch], [m for _, m in batch]
+        try:
+            self.container.spawn_worker(
+                self,
+                (events,),
+                {},
+                context_data=self.unpack_message_headers(messages[0]),
+                handle_result=partial(self._settle_batch, messages),
+            )
+        except ContainerBeingKilled:
+            for message in messages:
+                self.queue_consumer.requeue_message(message)
+
+    def _settle_batch(self, messages: list[Any], worker_ctx: Any, result: Any = None, exc_info: Any = None) -> tuple:
+        outcomes = result if exc_info is None and isinstance(result, list) else [exc_info[1]] * len(messages)
+        failed = []
+        for message, outcome in zip(messages, outcomes, strict=True):
+            if outcome is None:
+                self.queue_consumer.ack_message(message)
+            elif isinstance(outcome, PoisonMessage):
+                self._count(message.payload, "dead_lettered")
+                message.reject(requeue=False)
+            else:
+                self._count(message.payload, "failed")
+                failed.append(message)
+        if failed:
+            log.warning("%d of %d events on %s failed; requeued", len(failed), len(messages), self.queue_name)
+            self._back_off(failed)
+            for message in failed:
+                self.queue_consumer.requeue_message(message)
+        return result, exc_info
+
+    @staticmethod
+    def _back_off(messages: list[Any]) -> None:
+        """Waits before handing them back: a database outage must not burn the delivery limit."""
+        deliveries = max(int((m.headers or {}).get("x-delivery-count", 0)) for m in messages)
+        eventlet.sleep(min(0.2 * 2**deliveries, 5.0))
 
     def handle_message_processed(self, message: Any, result: Any = None, exc_info: Any = None) -> None:
         if exc_info is None:
@@ -148,9 +223,7 @@ class UnitEventHandler(EventHandler):
             message.reject(requeue=False)
             return
         self._count(message.payload, "failed")
-        deliveries = int((message.headers or {}).get("x-delivery-count", 0))
-        # Back off before handing it back: a database outage must not burn the delivery limit.
-        eventlet.sleep(min(0.2 * 2**deliveries, 5.0))
+        self._back_off([message])
         self.queue_consumer.requeue_message(message)
 
     def _count(self, body: Any, outcome: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -13,6 +14,8 @@ from sqlalchemy.orm import Session
 
 from chassis import metrics
 from chassis.tables import inbox
+
+log = logging.getLogger(__name__)
 
 
 def claim(session: Session, consumer: str, event: dict[str, Any]) -> bool:
@@ -41,29 +44,86 @@ def claim(session: Session, consumer: str, event: dict[str, Any]) -> bool:
     return session.execute(statement).first() is not None
 
 
+def claim_many(session: Session, consumer: str, events: list[dict[str, Any]]) -> set[str]:
+    """The ids among `events` this consumer sees for the first time: one INSERT for them all."""
+    dialect = session.get_bind().dialect.name
+    if dialect != "postgresql":
+        return {e["id"] for e in events if claim(session, consumer, e)}
+    now = datetime.now(UTC)
+    unique = {e["id"]: e for e in events}.values()
+    rows = [{"consumer": consumer, "event_id": e["id"], "event_type": e["type"], "processed_at": now} for e in unique]
+    statement = postgresql.insert(inbox).values(rows).on_conflict_do_nothing().returning(inbox.c.event_id)
+    return {r[0] for r in session.execute(statement)}
+
+
 Handler = Callable[[Any, Session, dict[str, Any]], Any]
 
 
-def idempotent(consumer: str, db_attr: str = "db") -> Callable[[Handler], Callable[[Any, dict], Any]]:
-    """Wraps `handler(self, session, event)`: runs it once per event id, in one transaction."""
+def _count(consumer: str, event: dict[str, Any], outcome: str) -> None:
+    metrics.EVENTS_CONSUMED.labels(consumer, event["type"], str(event.get("unit", "none")), outcome).inc()
 
-    def decorate(handler: Handler) -> Callable[[Any, dict], Any]:
-        @functools.wraps(handler)
-        def wrapper(self: Any, event: dict[str, Any]) -> Any:
-            worker_metrics = getattr(self, "metrics", None)
-            if worker_metrics is not None:  # label the entrypoint's metrics with the event's unit
-                worker_metrics.unit = str(event.get("unit", ""))
+
+def idempotent(consumer: str, db_attr: str = "db") -> Callable[[Handler], Callable[[Any, Any], Any]]:
+    """Wraps `handler(self, session, event)`: runs it once per event id, in one transaction.
+
+    Called with a list (a batch from `unit_event_handler`), it handles them all in one
+    transaction: one inbox insert and one commit instead of one each. Should any of them fail,
+    each is retried alone, so one bad event holds back none of the others; the answer is then
+    one outcome per event (None, or the exception it raised) for the entrypoint to settle.
+    """
+
+    def decorate(handler: Handler) -> Callable[[Any, Any], Any]:
+        def one(self: Any, event: dict[str, Any]) -> Any:
             with getattr(self, db_attr).transaction() as session:
                 if not claim(session, consumer, event):
-                    metrics.EVENTS_CONSUMED.labels(
-                        consumer, event["type"], str(event.get("unit", "none")), "duplicate"
-                    ).inc()
+                    _count(consumer, event, "duplicate")
                     return None
                 result = handler(self, session, event)
-            metrics.EVENTS_CONSUMED.labels(consumer, event["type"], str(event.get("unit", "none")), "processed").inc()
+            _count(consumer, event, "processed")
             return result
 
+        def together(self: Any, events: list[dict[str, Any]]) -> list[BaseException | None]:
+            handled = []
+            with getattr(self, db_attr).transaction() as session:
+                fresh = claim_many(session, consumer, events)
+                for event in events:
+                    first_time = event["id"] in fresh
+                    fresh.discard(event["id"])  # a redelivered copy in the same batch is a duplicate
+                    handled.append(first_time)
+                    if first_time:
+                        handler(self, session, event)
+            for event, first_time in zip(events, handled, strict=True):
+                _count(consumer, event, "processed" if first_time else "duplicate")
+            return [None] * len(events)
+
+        def alone(self: Any, events: list[dict[str, Any]]) -> list[BaseException | None]:
+            outcomes: list[BaseException | None] = []
+            for event in events:
+                try:
+                    one(self, event)
+                    outcomes.append(None)
+                except Exception as exc:  # noqa: BLE001 - settled per message by the entrypoint
+                    outcomes.append(exc)
+            return outcomes
+
+        @functools.wraps(handler)
+        def wrapper(self: Any, event: Any) -> Any:
+            worker_metrics = getattr(self, "metrics", None)
+            first = event[0] if isinstance(event, list) and event else event
+            if worker_metrics is not None and isinstance(first, dict):  # label the entrypoint's metrics
+                worker_metrics.unit = str(first.get("unit", ""))
+            if not isinstance(event, list):
+                return one(self, event)
+            if len(event) == 1:
+                return alone(self, event)
+            try:
+                return together(self, event)
+            except Exception:  # noqa: BLE001 - which one failed is found by trying each alone
+                log.info("a batch of %d failed; handling each alone", len(event))
+                return alone(self, event)
+
         del wrapper.__wrapped__  # nameko checks the call signature (self, event)
+        wrapper.accepts_batches = True  # type: ignore[attr-defined]
         return wrapper
 
     return decorate

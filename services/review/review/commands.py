@@ -191,10 +191,12 @@ def _index_similarity(session: Session, case: Case, fresh: bool) -> None:
     scored = sorted((s for s in scored if s[1] >= similarity.FLAG_AT), key=lambda s: -s[1])[:SIMILAR_KEPT]
     if scored:
         session.execute(
-            insert(SimilarMatch),
+            insert(SimilarMatch.__table__),
             [{"initiative_id": case.initiative_id, "other_id": o, "score": s} for o, s in scored],
         )
-    session.execute(insert(SimilarityBand), [{"band_key": k, "initiative_id": case.initiative_id} for k in keys])
+    # Core inserts (the tables, not the classes): the ORM's bulk path cost more than the rows.
+    band_rows = [{"band_key": k, "initiative_id": case.initiative_id} for k in keys]
+    session.execute(insert(SimilarityBand.__table__), band_rows)
 
 
 def withdraw(session: Session, data: dict[str, Any], now: datetime) -> None:
