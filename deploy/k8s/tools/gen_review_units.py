@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from unit_registry import REPO_ROOT, top_unit_codes
+from unit_registry import NATIONAL_UNIT, REPO_ROOT, top_unit_codes
 
 PLAN_FILE = REPO_ROOT / "deploy" / "k8s" / "review-units.yaml"
 OUT_DIR = REPO_ROOT / "deploy" / "k8s" / "base" / "review" / "instances"
@@ -81,7 +81,9 @@ def load_plan(path: Path = PLAN_FILE, registry: list[str] | None = None) -> Plan
     dedicated = [u["code"] for u in data["units"]]
     problems = [f"{c}: not a top-level unit of the registry" for c in dedicated if c not in known]
     problems += [f"{c}: listed twice" for c in sorted(set(dedicated)) if dedicated.count(c) > 1]
-    instances = [_instance(SERVICE, [u for u in known if u not in dedicated], data["catch_all"], target, dedicated)]
+    # The catch-all also takes the nation's own events (routing key .VGCL), as chassis.handler does.
+    catch_all = [u for u in [*known, NATIONAL_UNIT] if u not in dedicated]
+    instances = [_instance(SERVICE, catch_all, data["catch_all"], target, dedicated)]
     instances += [_instance(f"{SERVICE}-{u['code'].lower()}", [u["code"]], u, target, None) for u in data["units"]]
     for inst in instances:
         if not 1 <= inst.min_replicas <= inst.max_replicas:

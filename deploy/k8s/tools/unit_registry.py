@@ -7,6 +7,7 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 REGISTRY = REPO_ROOT / "contracts" / "top-units.json"
+NATIONAL_UNIT = "VGCL"  # the root of the tree; national events are routed with it
 # Until contracts/top-units.json exists, the submission service's seed data is the registry.
 SEED_UNITS = REPO_ROOT / "services" / "submission" / "submission" / "seed" / "units.json"
 

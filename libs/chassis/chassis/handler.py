@@ -24,6 +24,7 @@ from chassis.envelope import envelope_errors
 log = logging.getLogger(__name__)
 
 DEAD_LETTER_EXCHANGE = "platform.dlx"
+NATIONAL_UNIT = "VGCL"  # the root of the union tree: the routing key of national events
 
 
 class PoisonMessage(Exception):
@@ -62,7 +63,9 @@ def parse_units(value: str | list[str] | tuple[str, ...], exclude: str | list[st
     unknown = sorted(set(excluded) - set(known))
     if unknown:
         raise ValueError(f"UNITS_EXCLUDE names unknown units: {', '.join(unknown)}")
-    return [u for u in known if u not in excluded]
+    # The nation's own events (the VGCL unit, its targets) belong to no top-level unit: the
+    # catch-all takes them, or nobody would.
+    return [u for u in [*known, NATIONAL_UNIT] if u not in excluded]
 
 
 def consumer_queue(name: str, exchange: Exchange, event_type: str, units: list[str], limit: int) -> Queue:
