@@ -125,8 +125,52 @@ def not_blank(value: str) -> None:
         raise ValidationError("Must not be blank.")
 
 
+def _not_unicode(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def unpaired_surrogates(value: Any) -> list[str]:
+    """Where a JSON value holds a lone UTF-16 surrogate (`"\\ud800"` is valid JSON, not Unicode).
+
+    Such text cannot be encoded as UTF-8, so PostgreSQL (and the JSON answer) would fail on it.
+    Returns the dotted paths of the offending fields (`authors.0.name`), `_body` for the top level.
+    A loop, not recursion: a body nested hundreds deep must not exhaust the stack here.
+    """
+    found: list[str] = []
+    pending: list[tuple[str, Any]] = [("", value)]
+    while pending:
+        path, item = pending.pop()
+        if isinstance(item, str):
+            if _not_unicode(item):
+                found.append(path or "_body")
+        elif isinstance(item, dict):
+            for key, child in item.items():
+                name = f"{path}.{key}" if path else str(key)
+                if _not_unicode(str(key)):
+                    found.append(name)
+                else:
+                    pending.append((name, child))
+        elif isinstance(item, list):
+            pending.extend((f"{path}.{i}" if path else str(i), child) for i, child in enumerate(item))
+    return sorted(found)
+
+
 def load(schema: Schema, payload: Any) -> dict[str, Any]:
     """A marshmallow load whose errors become a field-level 422 in Vietnamese and English."""
+    broken = unpaired_surrogates(payload)
+    if broken:
+        raise validation_failed(
+            FieldError(
+                name.encode("utf-8", "replace").decode(),  # the name itself may hold the surrogate
+                "Not valid Unicode: an unpaired surrogate (\\ud800-\\udfff).",
+                "Không phải Unicode hợp lệ: có ký tự thay thế (surrogate) đứng lẻ.",
+            )
+            for name in broken
+        )
     try:
         return schema.load(payload)
     except ValidationError as exc:

@@ -28,7 +28,8 @@ CONTENT_SCALARS = tuple(name for name in INITIATIVE_CONTENT.fields if name != "a
 
 def digest(payload: Any) -> str:
     canonical = json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str)
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    # surrogatepass: a body holding a lone surrogate gets a digest, and then its field-level 422.
+    return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def now_utc() -> datetime:

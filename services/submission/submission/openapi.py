@@ -221,10 +221,10 @@ def _operations() -> dict[str, dict[str, Any]]:
         },
         "/api/v1/members/{member_id}": {
             "get": {
-                "summary": "One member (self, or the unit's support team and admins)",
+                "summary": "One member (self, or the unit's support team and admins; 404 for anyone else)",
                 "security": secured,
                 "parameters": [path("member_id")],
-                "responses": {"200": {"description": "The member", **json_body("MemberOut")}, **errors(401, 403, 404)},
+                "responses": {"200": {"description": "The member", **json_body("MemberOut")}, **errors(401, 404)},
             }
         },
     }

@@ -121,13 +121,22 @@ def list_targets(session: Session, args: Any) -> list[Target]:
     return list(session.scalars(query.order_by(Target.unit, Target.programme, Target.phase, Target.block)))
 
 
+MEMBER_READERS = ("support_team", "unit_admin", "national_admin")
+
+
 def get_member(session: Session, principal: Principal, member_id: str) -> Member:
+    """Oneself, or a member of the caller's subtree for its support team and admins.
+
+    Anyone else gets the same 404 as for an unknown id: union membership is personal data, and a
+    403 would tell an outsider that this person is a member somewhere.
+    """
     member = session.get(Member, member_id)
+    if member is not None and principal.sub != member_id:
+        unit = session.get_one(Unit, member.unit)
+        if principal.role not in MEMBER_READERS or not principal.in_scope(unit.path_codes):
+            member = None
     if member is None:
         raise NotFound("No such member.", "Không tìm thấy đoàn viên.")
-    if principal.sub != member_id:
-        unit = session.get_one(Unit, member.unit)
-        principal.require(("support_team", "unit_admin", "national_admin"), unit.path_codes)
     return member
 
 
