@@ -138,37 +138,37 @@ class AwardsService(PlatformService):
         )
 
     @unit_event_handler("submission", "initiative.submitted")
-    @idempotent(SERVICE)
+    @idempotent(SERVICE, serialized=True)
     def on_submitted(self, session: Any, event: dict[str, Any]) -> None:
         commands.submitted(session, event["data"], commands.now_utc())
 
     @unit_event_handler("submission", "initiative.resubmitted")
-    @idempotent(SERVICE)
+    @idempotent(SERVICE, serialized=True)
     def on_resubmitted(self, session: Any, event: dict[str, Any]) -> None:
         commands.submitted(session, event["data"], commands.now_utc())
 
     @unit_event_handler("submission", "initiative.withdrawn")
-    @idempotent(SERVICE)
+    @idempotent(SERVICE, serialized=True)
     def on_withdrawn(self, session: Any, event: dict[str, Any]) -> None:
         projections.on_withdrawn(session, event["data"])
 
     @unit_event_handler("review", "initiative.recognized")
-    @idempotent(SERVICE)
+    @idempotent(SERVICE, serialized=True)
     def on_recognized(self, session: Any, event: dict[str, Any]) -> None:
         commands.recognized(session, event["data"], commands.now_utc())
 
     @unit_event_handler("submission", "unit.registered")
-    @idempotent(SERVICE)
+    @idempotent(SERVICE, serialized=True)
     def on_unit(self, session: Any, event: dict[str, Any]) -> None:
         projections.on_unit(session, event["data"])
 
     @unit_event_handler("submission", "target.registered")
-    @idempotent(SERVICE)
+    @idempotent(SERVICE, serialized=True)
     def on_target(self, session: Any, event: dict[str, Any]) -> None:
         projections.on_target(session, event["data"])
 
     @unit_event_handler("submission", "member.registered")
-    @idempotent(SERVICE)
+    @idempotent(SERVICE, serialized=True)
     def on_member(self, session: Any, event: dict[str, Any]) -> None:
         projections.on_member(session, event["data"])
 

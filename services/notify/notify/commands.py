@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections import Counter
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import requests
+from sqlalchemy import event as sa_event
 from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
@@ -137,16 +139,34 @@ def _queue(
     return result.rowcount or 0
 
 
+ACTIVITY_KEY = "notify.activity"
+
+
 def _count_activity(session: Session, event: dict[str, Any], known: dict[str, Any] | None) -> None:
     kind = audience.DIGEST_KINDS.get(event["type"])
     if kind is None:
         return
     day = datetime.fromisoformat(event["time"].replace("Z", "+00:00")).astimezone(LOCAL).date()
+    counts = session.info.get(ACTIVITY_KEY)
+    if counts is None:  # the first of the transaction: written once, just before it commits
+        counts = session.info[ACTIVITY_KEY] = Counter()
+        sa_event.listen(session, "before_commit", _write_activity, once=True)
     for unit in audience.digest_units(event, (known or {}).get("unit_path", [])):
-        stmt = _insert(session, Activity.__table__).values(unit=unit, day=day, kind=kind, count=1)
+        counts[(unit, day, kind)] += 1
+
+
+def _write_activity(session: Session) -> None:
+    """The transaction's daily counters, summed and in key order.
+
+    In key order, concurrent transactions (batches of events of many units) lock the shared
+    counter rows in one order, so they wait for each other instead of deadlocking.
+    """
+    counts = session.info.pop(ACTIVITY_KEY, None) or {}
+    for (unit, day, kind), n in sorted(counts.items()):
+        stmt = _insert(session, Activity.__table__).values(unit=unit, day=day, kind=kind, count=n)
         session.execute(
             stmt.on_conflict_do_update(
-                index_elements=["unit", "day", "kind"], set_={"count": Activity.__table__.c.count + 1}
+                index_elements=["unit", "day", "kind"], set_={"count": Activity.__table__.c.count + n}
             )
         )
 
