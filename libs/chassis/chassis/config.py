@@ -44,6 +44,11 @@ SETTINGS = {
         Setting("CONSUMER_PREFETCH", "200", "Unacknowledged events the broker hands a consumer process."),
         Setting("RABBITMQ_API_URL", "http://guest:guest@127.0.0.1:15672/api", "Management API (dead-letter list)."),
         Setting("MAX_WORKERS", "20", "Concurrent workers per service process."),
+        Setting(
+            "MAX_INFLIGHT_REQUESTS",
+            "64",
+            "HTTP requests in flight per process; more are answered 429 with Retry-After at once (0: no cap).",
+        ),
         Setting("OUTBOX_BATCH_SIZE", "500", "Rows the relay publishes per transaction."),
         Setting("OUTBOX_POLL_SECONDS", "0.5", "Relay poll interval when nothing wakes it."),
         Setting("OUTBOX_RETENTION_HOURS", "168", "Published outbox rows are kept this long."),
@@ -132,6 +137,7 @@ def nameko_config(service: str, **overrides: object) -> dict:
         "CONSUMER_BATCH_WAIT_MS": float(setting("CONSUMER_BATCH_WAIT_MS")),
         "CONSUMER_PREFETCH": int(setting("CONSUMER_PREFETCH")),
         "max_workers": int(setting("MAX_WORKERS")),
+        "MAX_INFLIGHT_REQUESTS": int(setting("MAX_INFLIGHT_REQUESTS")),
         "SERIALIZERS": {
             "cloudevents": {
                 "encoder": "chassis.envelope.dumps",

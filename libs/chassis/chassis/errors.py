@@ -112,6 +112,18 @@ class ServiceUnavailable(ApiError):
         super().__init__(*args, **kwargs)
 
 
+class TooManyRequests(ApiError):
+    """More requests in flight than the process admits: answered at once instead of queued."""
+
+    status, code = 429, "too_many_requests"
+    message_vi = "Hệ thống đang xử lý quá nhiều yêu cầu, vui lòng thử lại sau ít giây."
+    message_en = "Too many requests in progress; retry after the number of seconds in Retry-After."
+
+    def __init__(self, *args, retry_after: int = 1, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        kwargs.setdefault("headers", {"Retry-After": str(retry_after)})
+        super().__init__(*args, **kwargs)
+
+
 class InternalError(ApiError):
     status, code = 500, "internal_error"
     message_vi = "Lỗi hệ thống; sự cố đã được ghi lại."

@@ -12,16 +12,20 @@ from nameko.extensions import DependencyProvider
 from nameko.web.handlers import HttpRequestHandler
 from nameko.web.server import WebServer, WsgiApp
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Request, Response
 
+from chassis.admission import Admission
 from chassis.auth import Principal, TokenVerifier
+from chassis.config import setting
 from chassis.errors import (
     ApiError,
     InternalError,
     MalformedJson,
     PayloadTooLarge,
     ServiceUnavailable,
+    TooManyRequests,
     UnsupportedMediaType,
     error_response,
 )
@@ -46,19 +50,32 @@ def _http_exception_response(exc: HTTPException) -> Response:
 
 
 class JsonWsgiApp(WsgiApp):
+    def __init__(self, server: JsonWebServer) -> None:
+        super().__init__(server)
+        self.admission = server.admission
+
     def __call__(self, environ, start_response):  # type: ignore[no-untyped-def]
-        request = Request(environ, shallow=True)
-        adapter = self.url_map.bind_to_environ(environ)
-        try:
-            provider, values = adapter.match()
-            request.path_values = values
-            rv = provider.handle_request(request)
-        except HTTPException as exc:
-            rv = _http_exception_response(exc)
-        return rv(environ, start_response)
+        with self.admission.slot(environ.get("PATH_INFO", "")) as admitted:
+            if not admitted:  # answered before a worker is taken: overload never queues
+                return TooManyRequests(retry_after=1).response()(environ, start_response)
+            request = Request(environ, shallow=True)
+            adapter = self.url_map.bind_to_environ(environ)
+            try:
+                provider, values = adapter.match()
+                request.path_values = values
+                rv = provider.handle_request(request)
+            except HTTPException as exc:
+                rv = _http_exception_response(exc)
+            return rv(environ, start_response)
 
 
 class JsonWebServer(WebServer):
+    def setup(self) -> None:
+        super().setup()
+        config = self.container.config
+        limit = int(config.get("MAX_INFLIGHT_REQUESTS", setting("MAX_INFLIGHT_REQUESTS")))
+        self.admission = Admission(limit, config.get("INSTANCE_NAME") or self.container.service_name)
+
     def get_wsgi_app(self) -> JsonWsgiApp:
         return JsonWsgiApp(self)
 
@@ -91,7 +108,10 @@ class ApiHandler(HttpRequestHandler):
             return exc.response()
         if isinstance(exc, HTTPException):
             return _http_exception_response(exc)
-        if isinstance(exc, OperationalError) or (isinstance(exc, DBAPIError) and exc.connection_invalidated):
+        # A pool wait that ran out is the database saturated: the same answer as down.
+        if isinstance(exc, OperationalError | PoolTimeout) or (
+            isinstance(exc, DBAPIError) and exc.connection_invalidated
+        ):
             log.warning("database unavailable: %s", type(exc).__name__)
             return ServiceUnavailable(retry_after=5).response()
         return InternalError().response()
