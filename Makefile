@@ -19,7 +19,7 @@ help:
 	@echo "make run    - the whole system on this machine with demo data"
 	@echo "make test   - the full test suite (unit, contract, integration)"
 	@echo "make token ROLE=<role> UNIT=<unit> [SUB=<member id>] - a development bearer token"
-	@echo "make bench  - load figures: submit rate/latency, review drain, notify throughput, rankings at 2M"
+	@echo "make bench  - load figures: the peak week end to end, submit, review drain, notify, rankings at 2M"
 	@echo "make lint   - ruff"
 	@echo "make images - one container image per service (needs docker; IMAGE_REGISTRY=, IMAGE_TAG=)"
 	@echo "make k8s    - render deploy/k8s/overlays/{dev,prod} into var/k8s/"
@@ -62,6 +62,7 @@ token: $(STAMP)
 	@$(PY) -m chassis.token_main $(ROLE) $(UNIT) $(SUB)
 
 bench: $(STAMP) services
+	$(PY) scripts/bench_peak.py $(BENCH_PEAK_ARGS)
 	$(PY) scripts/bench_submit.py $(BENCH_ARGS)
 	$(PY) scripts/bench_review.py $(BENCH_REVIEW_ARGS)
 	$(PY) scripts/bench_notify.py $(BENCH_NOTIFY_ARGS)

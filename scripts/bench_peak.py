@@ -56,13 +56,14 @@ class Process:
     target: str
     database: str
     env: dict[str, str]
+    replicas: int = 1  # processes sharing the port (SO_REUSEPORT): the kernel spreads connections
 
 
 # Workers per consumer: the work is CPU-bound on two cores, and each holds a database connection.
-CATCH_ALL = {"UNITS": "*", "UNITS_EXCLUDE": "HN", "MAX_WORKERS": "6"}
-DEDICATED = {"UNIT": "HN", "MAX_WORKERS": "6"}
+CATCH_ALL = {"UNITS": "*", "UNITS_EXCLUDE": "HN", "MAX_WORKERS": "4"}
+DEDICATED = {"UNIT": "HN", "MAX_WORKERS": "4"}
 TOPOLOGY = [
-    Process("submission", "submission", "submission.service:SubmissionService", "submission", {"MAX_WORKERS": "24"}),
+    Process("submission", "submission", "submission.service:SubmissionService", "submission", {"MAX_WORKERS": "12"}, 2),
     Process("review", "review", "review.service:ReviewService", "review", CATCH_ALL),
     Process("review-hn", "review", "review.service:ReviewService", "review_hn", DEDICATED),
     Process("awards", "awards", "awards.service:AwardsService", "awards", CATCH_ALL),
@@ -119,9 +120,10 @@ class Platform:
         for process in TOPOLOGY:
             log = (OUT / f"peak-{process.name}.log").open("w")
             command = [sys.executable, "-m", "chassis.run", process.service, process.target]
-            self.processes.append(
-                subprocess.Popen(command, env=self.env(process), cwd=ROOT, stdout=subprocess.DEVNULL, stderr=log)
-            )
+            for _ in range(process.replicas):
+                self.processes.append(
+                    subprocess.Popen(command, env=self.env(process), cwd=ROOT, stdout=subprocess.DEVNULL, stderr=log)
+                )
         for process in TOPOLOGY:
             self.wait_ready(process.name)
         seed = [sys.executable, "-m", "submission.cli", "seed"]

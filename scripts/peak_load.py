@@ -123,7 +123,7 @@ class Client:
     def post(self, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
         for attempt in (1, 2):
             if self.conn is None:
-                self.conn = http.client.HTTPConnection(self.host, self.port, timeout=60)
+                self.conn = http.client.HTTPConnection(self.host, self.port, timeout=30)
             try:
                 self.conn.request("POST", path, body=body, headers=headers)
                 answer = self.conn.getresponse()
