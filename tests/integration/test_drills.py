@@ -62,10 +62,6 @@ from tests.integration.faults import postgres_stopped, rabbitmq_stopped
 RATE = 25.0  # submissions/s offered by the steady load
 BURST = 150  # extra submissions at once before a kill: a backlog to die in the middle of
 QUIET = {"NOTIFY_SWEEP_SECONDS": "3600", "DEADLINE_SWEEP_SECONDS": "3600"}  # no reminders or digests mid-count
-# Batched awards and notify deadlock on their shared aggregate rows (awards cells/totals, notify
-# activity: concurrent batch transactions upsert them in event order) and, after a broker restart,
-# fall minutes behind: one event per transaction for them until that is fixed (review batches).
-UNBATCHED = {"CONSUMER_BATCH_SIZE": "1"}
 
 
 @pytest.fixture
@@ -122,8 +118,8 @@ def test_broker_and_database_restarts_and_kills_under_load_leave_exactly_one_eff
     amqp_uri, vhost = rabbit_config["AMQP_URI"], rabbit_config["vhost"]
     api = fleet.add("submission", db_url)  # its outbox relay runs inside, as in scripts/run.sh
     fleet.add("review", review_db_url, UNITS="*", **QUIET)
-    fleet.add("awards", awards_db_url, UNITS="*", **QUIET, **UNBATCHED)
-    fleet.add("notify", notify_db_url, UNITS="*", **QUIET, **UNBATCHED)
+    fleet.add("awards", awards_db_url, UNITS="*", **QUIET)
+    fleet.add("notify", notify_db_url, UNITS="*", **QUIET)
     fleet.wait_ready()
     for queue in ("review", "awards", "notify"):  # bound before anyone publishes
         wait_for(lambda q=queue: queue_exists(vhost, f"{q}.initiative.submitted"), timeout=30)

@@ -39,6 +39,7 @@ def normalize_url(url: str) -> str:
 
 
 POOL_EXTRA = 6
+POOL_TIMEOUT_SECONDS = 5
 
 
 def make_engine(url: str, pool_size: int = 10) -> Engine:
@@ -68,7 +69,14 @@ def make_engine(url: str, pool_size: int = 10) -> Engine:
     # A worker holds one connection at a time; the few extra are for the relay, timers and
     # dispatch loops. Doubling the pool per process ran PostgreSQL out of connections with
     # seven processes under peak load.
-    return create_engine(url, pool_size=pool_size, max_overflow=POOL_EXTRA, pool_pre_ping=True, pool_recycle=1800)
+    return create_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=POOL_EXTRA,
+        pool_timeout=POOL_TIMEOUT_SECONDS,  # then 503 + Retry-After: shorter than a client's patience
+        pool_pre_ping=True,
+        pool_recycle=1800,
+    )
 
 
 def recreate_database(admin_url: str, name: str) -> str:

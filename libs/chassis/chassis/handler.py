@@ -194,22 +194,28 @@ class UnitEventHandler(EventHandler):
 
     def _settle_batch(self, messages: list[Any], worker_ctx: Any, result: Any = None, exc_info: Any = None) -> tuple:
         outcomes = result if exc_info is None and isinstance(result, list) else [exc_info[1]] * len(messages)
-        failed = []
-        for message, outcome in zip(messages, outcomes, strict=True):
-            if outcome is None:
-                self.queue_consumer.ack_message(message)
-            elif isinstance(outcome, PoisonMessage):
-                self._count(message.payload, "dead_lettered")
-                message.reject(requeue=False)
-            else:
-                self._count(message.payload, "failed")
-                failed.append(message)
+        failed = [m for m, outcome in zip(messages, outcomes, strict=True) if self._settle(m, outcome, later=True)]
         if failed:
             log.warning("%d of %d events on %s failed; requeued", len(failed), len(messages), self.queue_name)
             self._back_off(failed)
             for message in failed:
-                self.queue_consumer.requeue_message(message)
+                _on_live_connection(self.queue_consumer.requeue_message, message)
         return result, exc_info
+
+    def _settle(self, message: Any, outcome: BaseException | None, later: bool = False) -> bool:
+        """Acks, dead-letters or requeues one message; with `later`, leaves requeueing to the caller."""
+        if outcome is None:
+            _on_live_connection(self.queue_consumer.ack_message, message)
+            return False
+        if isinstance(outcome, PoisonMessage):
+            self._count(message.payload, "dead_lettered")
+            _on_live_connection(lambda m: m.reject(requeue=False), message)
+            return False
+        self._count(message.payload, "failed")
+        if not later:
+            self._back_off([message])
+            _on_live_connection(self.queue_consumer.requeue_message, message)
+        return True
 
     @staticmethod
     def _back_off(messages: list[Any]) -> None:
@@ -218,20 +224,21 @@ class UnitEventHandler(EventHandler):
         eventlet.sleep(min(0.2 * 2**deliveries, 5.0))
 
     def handle_message_processed(self, message: Any, result: Any = None, exc_info: Any = None) -> None:
-        if exc_info is None:
-            self.queue_consumer.ack_message(message)
-            return
-        if isinstance(exc_info[1], PoisonMessage):
-            self._count(message.payload, "dead_lettered")
-            message.reject(requeue=False)
-            return
-        self._count(message.payload, "failed")
-        self._back_off([message])
-        self.queue_consumer.requeue_message(message)
+        self._settle(message, None if exc_info is None else exc_info[1])
 
     def _count(self, body: Any, outcome: str) -> None:
         unit = body.get("unit", "none") if isinstance(body, dict) else "none"
         metrics.EVENTS_CONSUMED.labels(metrics.service_label(self.container), self.event_type, str(unit), outcome).inc()
+
+
+def _on_live_connection(settle: Any, message: Any) -> None:
+    """Settles a message; if the broker dropped the connection meanwhile, it redelivers the
+    message itself (the inbox absorbs the repeat). nameko catches amqp's ConnectionError only:
+    a reset socket escaped, killed the worker and with it the whole service process."""
+    try:
+        settle(message)
+    except OSError as exc:
+        log.warning("could not settle a message, the broker will redeliver it: %s", type(exc).__name__)
 
 
 unit_event_handler = UnitEventHandler.decorator

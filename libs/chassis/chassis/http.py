@@ -14,6 +14,7 @@ from nameko.web.server import WebServer, WsgiApp
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import Map
 from werkzeug.wrappers import Request, Response
 
 from chassis.admission import Admission
@@ -70,6 +71,14 @@ class JsonWsgiApp(WsgiApp):
 
 
 class JsonWebServer(WebServer):
+    def make_url_map(self) -> Map:
+        # No redirect that merges `//`: an id decoding to `/` answers the JSON 404, not a 308.
+        url_map = super().make_url_map()
+        url_map.merge_slashes = False
+        for rule in url_map.iter_rules():
+            rule.merge_slashes = False
+        return url_map
+
     def setup(self) -> None:
         super().setup()
         config = self.container.config
@@ -146,6 +155,8 @@ def read_json(request: Request, limit: int = MAX_JSON_BYTES) -> Any:
         body = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise MalformedJson(f"The body is not valid JSON: {exc}") from exc
+    except RecursionError as exc:  # ~1,000 levels: no real request nests like that
+        raise MalformedJson("The body's JSON is nested too deeply.") from exc
     if b"\\u0000" in raw and has_nul(body):
         raise BadCharacters()
     return body

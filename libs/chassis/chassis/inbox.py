@@ -57,19 +57,21 @@ def claim_many(session: Session, consumer: str, events: list[dict[str, Any]]) ->
     return {r[0] for r in session.execute(statement)}
 
 
-Handler = Callable[[Any, Session, dict[str, Any]], Any]
+def serialize(session: Session, consumer: str, unit: str) -> None:
+    """Takes the consumer's transaction-scoped advisory lock for one top-level unit.
 
-
-def serialize(session: Session, consumer: str) -> None:
-    """Takes the consumer's transaction-scoped advisory lock: its transactions run one at a time.
-
-    For consumers whose every event updates the same hot rows (awards: the national totals):
-    they run one at a time anyway, and without this a batch that locked Cà Mau's rows and then
-    the nation's deadlocks with one that locked Hà Nội's first.
+    For consumers whose events update shared rows of their unit (awards: a province's totals):
+    transactions of one unit take turns, and a batch takes its units' locks in unit order, so
+    a batch that locked Cà Mau's rows and then Hà Nội's cannot deadlock with one doing the
+    reverse, while Hà Nội's and Thanh Hóa's events never wait on each other.
     """
     if session.get_bind().dialect.name == "postgresql":
-        key = int.from_bytes(hashlib.blake2b(consumer.encode(), digest_size=8).digest(), "big", signed=True)
+        name = f"{consumer}:{unit}".encode()
+        key = int.from_bytes(hashlib.blake2b(name, digest_size=8).digest(), "big", signed=True)
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+
+
+Handler = Callable[[Any, Session, dict[str, Any]], Any]
 
 
 def _count(consumer: str, event: dict[str, Any], outcome: str) -> None:
@@ -85,14 +87,14 @@ def idempotent(
     transaction: one inbox insert and one commit instead of one each. Should any of them fail,
     each is retried alone, so one bad event holds back none of the others; the answer is then
     one outcome per event (None, or the exception it raised) for the entrypoint to settle.
-    `serialized`: the consumer's transactions take turns (see `serialize`).
+    `serialized`: the consumer's transactions take turns per unit (see `serialize`).
     """
 
     def decorate(handler: Handler) -> Callable[[Any, Any], Any]:
         def one(self: Any, event: dict[str, Any]) -> Any:
             with getattr(self, db_attr).transaction() as session:
                 if serialized:
-                    serialize(session, consumer)
+                    serialize(session, consumer, str(event.get("unit", "")))
                 if not claim(session, consumer, event):
                     _count(consumer, event, "duplicate")
                     return None
@@ -106,10 +108,10 @@ def idempotent(
             ordered = sorted(events, key=lambda e: str(e.get("unit", "")))
             handled = []
             with getattr(self, db_attr).transaction() as session:
-                if serialized:
-                    serialize(session, consumer)
                 fresh = claim_many(session, consumer, ordered)
                 for event in ordered:
+                    if serialized:  # in unit order, as the batch is
+                        serialize(session, consumer, str(event.get("unit", "")))
                     first_time = event["id"] in fresh
                     fresh.discard(event["id"])  # a redelivered copy in the same batch is a duplicate
                     handled.append(first_time)

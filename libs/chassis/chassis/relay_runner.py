@@ -111,8 +111,11 @@ class OutboxRelayRunner(DependencyProvider):
             if delay <= 0:
                 eventlet.sleep(0)
                 continue
-            with eventlet.Timeout(delay, False):
-                self._wakeup.wait()
+            if self.loop.failures:  # broker or database down: commits must not cut the backoff short
+                eventlet.sleep(delay)
+            else:
+                with eventlet.Timeout(delay, False):
+                    self._wakeup.wait()
             self._wakeup = eventlet.event.Event()
 
     def stop(self) -> None:

@@ -160,6 +160,30 @@ class Hourly(Base):
     recognized: Mapped[int] = mapped_column(Integer, default=0)
 
 
+class NationalPending(Base):
+    """The nation's share of events, appended by consumers and folded into its rows after commit.
+
+    Every event changes the nation's cells, totals and hourly rows; updated in the event's own
+    transaction they made every awards transaction wait on the same rows (and Hà Nội's backlog
+    held up Thanh Hóa's events). Appending here contends on nothing.
+    """
+
+    __tablename__ = "national_pending"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8))  # cells, totals, hourly
+    unit: Mapped[str] = mapped_column(String(64))
+    programme: Mapped[str] = mapped_column(String(40))
+    phase: Mapped[str] = mapped_column(String(40), default="")
+    block: Mapped[str] = mapped_column(String(20), default="")
+    target_group: Mapped[int] = mapped_column(Integer, default=0)
+    hour: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    submitted: Mapped[int] = mapped_column(Integer, default=0)
+    recognized: Mapped[int] = mapped_column(Integer, default=0)
+    participants: Mapped[int] = mapped_column(Integer, default=0)
+    benefit_vnd: Mapped[int] = mapped_column(BigInteger, default=0)
+    recognized_benefit_vnd: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
 class RankSnapshot(Base):
     """A ranking as it stood when taken (daily at 7:00, or on demand): rank changes compare these."""
 

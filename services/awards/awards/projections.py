@@ -1,23 +1,39 @@
 """Read models from events: each event updates the initiative's fact, then applies the difference.
 
-Rows are always written in one order (cells, participants, totals, hourly; keys sorted), so
-two events updating the same hot rows (the nation's, a province's) wait, never deadlock.
+Rows are always written in one order (cells, participants, totals, hourly; keys sorted), and a
+unit's events take turns (chassis.inbox.serialize), so two events updating a province's rows
+wait, never deadlock. The nation's rows, which every event changes, are appended to
+national_pending and folded in after the commit: provinces never wait on each other.
 """
 
 from __future__ import annotations
 
+import logging
 from collections import Counter, defaultdict
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Table, func, select
+from sqlalchemy import Engine, Table, func, insert, select, text
+from sqlalchemy import event as sa_event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from awards.contributions import FactView, author_ids, difference, highest
-from awards.models import ALL_PHASES, Cell, Fact, Hourly, Member, Participant, Target, Total, Unit
+from awards.models import (
+    ALL_PHASES,
+    Cell,
+    Fact,
+    Hourly,
+    Member,
+    NationalPending,
+    Participant,
+    Target,
+    Total,
+    Unit,
+)
 
 COLUMNS = ("submitted", "recognized", "benefit_vnd", "recognized_benefit_vnd")
+log = logging.getLogger(__name__)
 
 
 def _insert(session: Session, table: Table) -> Any:
@@ -64,7 +80,9 @@ def apply(session: Session, programme: str, path: tuple[str, ...], delta: dict[s
             {"unit": k[0], "programme": programme, "phase": k[1], "block": k[2], "target_group": k[3], **v}
             for k, v in sorted(cells.items())
         ]
-        session.execute(stmt, rows)
+        rows = _stage_national(session, "cells", path, rows)
+        if rows:
+            session.execute(stmt, rows)
 
     totals: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: dict.fromkeys((*COLUMNS, "participants"), 0))
     for (unit, phase, _block, _group), values in cells.items():
@@ -94,7 +112,9 @@ def apply(session: Session, programme: str, path: tuple[str, ...], delta: dict[s
                     **values,
                 }
             )
-        session.execute(stmt, rows)
+        rows = _stage_national(session, "totals", path, rows)
+        if rows:
+            session.execute(stmt, rows)
 
     if delta["hourly"]:
         per_hour: dict[tuple[str, datetime], dict[str, int]] = defaultdict(lambda: {"submitted": 0, "recognized": 0})
@@ -106,7 +126,83 @@ def apply(session: Session, programme: str, path: tuple[str, ...], delta: dict[s
             set_={c: getattr(Hourly.__table__.c, c) + getattr(stmt.excluded, c) for c in ("submitted", "recognized")},
         )
         rows = [{"unit": u, "programme": programme, "hour": h, **v} for (u, h), v in sorted(per_hour.items())]
-        session.execute(stmt, rows)
+        rows = _stage_national(session, "hourly", path, rows)
+        if rows:
+            session.execute(stmt, rows)
+
+
+PENDING_COLUMNS = ("unit", "programme", "phase", "block", "target_group", "hour", *COLUMNS, "participants")
+
+
+def _stage_national(session: Session, kind: str, path: tuple[str, ...], rows: list[dict]) -> list[dict]:
+    """Appends the nation's rows to national_pending (on PostgreSQL); returns the others.
+
+    The nation's rows are folded in right after the commit (and by a timer, should a process
+    die in between), so consumers of different units never wait on each other's transactions.
+    SQLite has one writer anyway: it writes them at once.
+    """
+    if session.get_bind().dialect.name != "postgresql" or not path:
+        return rows
+    national = [r for r in rows if r["unit"] == path[0]]
+    if not national:
+        return rows
+    pending = [{"kind": kind, **{c: r.get(c, DEFAULTS.get(c)) for c in PENDING_COLUMNS}} for r in national]
+    session.execute(insert(NationalPending.__table__), pending)
+    if not session.info.get(FOLD_KEY):
+        session.info[FOLD_KEY] = True
+        engine = session.get_bind()
+        sa_event.listen(session, "after_commit", lambda _s: fold_safely(engine), once=True)
+    return [r for r in rows if r["unit"] != path[0]]
+
+
+DEFAULTS: dict[str, Any] = {"phase": "", "block": "", "target_group": 0, "hour": None} | dict.fromkeys(
+    (*COLUMNS, "participants"), 0
+)
+FOLD_KEY = "awards.fold"
+FOLD_LOCK = 7_021_001  # folds take turns: they touch only the nation's rows, briefly
+_SUMS = ", ".join(f"sum({c})" for c in COLUMNS)
+_ADD = ", ".join(f"{c} = {{t}}.{c} + excluded.{c}" for c in COLUMNS)
+FOLD_SQL = f"""
+WITH moved AS (DELETE FROM national_pending RETURNING *),
+cells_up AS (
+  INSERT INTO cells (unit, programme, phase, block, target_group, {", ".join(COLUMNS)})
+  SELECT unit, programme, phase, block, target_group, {_SUMS} FROM moved WHERE kind = 'cells'
+  GROUP BY unit, programme, phase, block, target_group ORDER BY 1, 2, 3, 4, 5
+  ON CONFLICT (unit, programme, phase, block, target_group) DO UPDATE SET {_ADD.format(t="cells")}
+  RETURNING 1),
+totals_up AS (
+  INSERT INTO totals (unit, programme, phase, level, top, parent, target, participants, {", ".join(COLUMNS)})
+  SELECT unit, programme, phase, 'national', NULL, NULL, 0, sum(participants), {_SUMS}
+  FROM moved WHERE kind = 'totals' GROUP BY unit, programme, phase ORDER BY 1, 2, 3
+  ON CONFLICT (unit, programme, phase) DO UPDATE
+  SET participants = totals.participants + excluded.participants, {_ADD.format(t="totals")}
+  RETURNING 1),
+hourly_up AS (
+  INSERT INTO hourly (unit, programme, hour, submitted, recognized)
+  SELECT unit, programme, hour, sum(submitted), sum(recognized) FROM moved WHERE kind = 'hourly'
+  GROUP BY unit, programme, hour ORDER BY 1, 2, 3
+  ON CONFLICT (unit, programme, hour) DO UPDATE
+  SET submitted = hourly.submitted + excluded.submitted, recognized = hourly.recognized + excluded.recognized
+  RETURNING 1)
+SELECT (SELECT count(*) FROM moved), (SELECT count(*) FROM cells_up), (SELECT count(*) FROM totals_up),
+       (SELECT count(*) FROM hourly_up)
+"""
+
+
+def fold(engine: Engine) -> int:
+    """Adds everything pending into the nation's rows, in one transaction; returns rows folded."""
+    if engine.dialect.name != "postgresql":
+        return 0
+    with engine.begin() as conn:
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": FOLD_LOCK})
+        return int(conn.execute(text(FOLD_SQL)).first()[0])
+
+
+def fold_safely(engine: Engine) -> None:
+    try:
+        fold(engine)
+    except Exception as exc:  # noqa: BLE001 - the rows stay pending; the timer folds them
+        log.warning("folding the nation's rows failed (%s); the timer will", type(exc).__name__)
 
 
 def _participant_changes(session: Session, programme: str, delta: Counter) -> Counter:

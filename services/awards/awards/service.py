@@ -38,6 +38,7 @@ AWARD_RUN = schemas.AwardRunOut()
 CERTIFICATE_CHECK = schemas.CertificateCheckOut()
 REPORT = schemas.ReportOut()
 DAILY_SECONDS = float(setting("AWARDS_DAILY_SECONDS"))
+FOLD_SECONDS = 5.0  # a safety net: consumers fold right after each commit
 
 
 class AwardsService(PlatformService):
@@ -171,6 +172,11 @@ class AwardsService(PlatformService):
     @idempotent(SERVICE, serialized=True)
     def on_member(self, session: Any, event: dict[str, Any]) -> None:
         projections.on_member(session, event["data"])
+
+    @timer(interval=FOLD_SECONDS)
+    def fold_national(self) -> None:
+        """Folds in the nation's rows a consumer committed but could not fold (it died, or the database blinked)."""
+        projections.fold(self.db.engine)
 
     @timer(interval=DAILY_SECONDS)
     def daily(self) -> None:

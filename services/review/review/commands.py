@@ -16,6 +16,7 @@ from chassis.auth import Principal
 from chassis.calendar import local_day
 from chassis.certificates import next_in_series, verification_code
 from chassis.errors import Conflict, Forbidden, NotFound
+from chassis.handler import PoisonMessage
 from chassis.validation import load
 from review import domain, events, similarity
 from review.domain import Step
@@ -107,7 +108,10 @@ def receive(session: Session, data: dict[str, Any], now: datetime) -> Case | Non
     if case.withdrawn:
         session.flush()
         return case
-    chain = domain.review_chain(data["unit_path"])
+    try:
+        chain = domain.review_chain(data["unit_path"])
+    except ValueError as exc:  # no retry can give the unit more levels: dead-letter it at once
+        raise PoisonMessage(str(exc)) from exc
     current = case.current
     if current is None:
         first = chain[0]
