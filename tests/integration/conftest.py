@@ -128,6 +128,16 @@ def count(db_url: str, table: str, where: str = "") -> int:
     return int(value)
 
 
+def rows(db_url: str, sql: str, **params: Any) -> list[dict[str, Any]]:
+    """The rows of a query, as dicts."""
+    engine = create_engine(normalize_url(db_url))
+    try:
+        with engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(text(sql), params)]
+    finally:
+        engine.dispose()
+
+
 def post(url: str, body: Any, headers: dict[str, str], **kwargs: Any) -> requests.Response:
     return requests.post(url, json=body, headers=headers, timeout=30, **kwargs)
 

@@ -25,18 +25,16 @@ from urllib.parse import urlparse
 import pytest
 import requests
 from nameko.containers import get_container_cls
-from sqlalchemy import create_engine, text
 
 from awards.service import AwardsService
 from chassis.config import nameko_config
-from chassis.db import normalize_url
 from chassis.envelope import dumps
 from notify.service import NotifyService
 from submission.service import SubmissionService
 from tests import event_factories as ev
 from tests.conftest import create_database, drop_database, free_port, migrate, seed, token
 from tests.factories import UNIT, initiative
-from tests.integration.conftest import post, publish, wait_for
+from tests.integration.conftest import post, publish, rows, wait_for
 
 # --- The callers --------------------------------------------------------------------------------------
 
@@ -87,12 +85,7 @@ class World:
     counter: Iterator[int] = field(default_factory=itertools.count)
 
     def sql(self, db: str, query: str, **params: Any) -> list[dict[str, Any]]:
-        engine = create_engine(normalize_url(db))
-        try:
-            with engine.connect() as conn:
-                return [dict(r._mapping) for r in conn.execute(text(query), params)]
-        finally:
-            engine.dispose()
+        return rows(db, query, **params)
 
     def submit(self) -> str:
         """A fresh initiative of HN-KL-C001 by its author."""

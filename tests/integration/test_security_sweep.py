@@ -31,16 +31,14 @@ from urllib.parse import quote, urlsplit
 import jwt
 import pytest
 import requests
-from sqlalchemy import create_engine, text
 
 from chassis.config import setting
-from chassis.db import normalize_url
 from chassis.envelope import dumps
 from notify.service import NotifyService
 from tests import event_factories as ev
 from tests.conftest import token
 from tests.factories import UNIT, initiative
-from tests.integration.conftest import count, post, publish, wait_for
+from tests.integration.conftest import count, post, publish, rows, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 ADMIN = token("national_admin", "VGCL", "ad-tw")
@@ -261,15 +259,6 @@ def refused(answer: requests.Response | Raw, expected: int | Collection[int], co
         return json_error(answer.status, answer.headers.get("content-type", ""), answer.body, expected, code)
     where = f"{answer.request.method} {answer.request.path_url}"
     return json_error(answer.status_code, answer.headers.get("Content-Type", ""), answer.content, expected, code, where)
-
-
-def rows(db_url: str, sql: str, **params: Any) -> list[dict[str, Any]]:
-    engine = create_engine(normalize_url(db_url))
-    try:
-        with engine.connect() as conn:
-            return [dict(r._mapping) for r in conn.execute(text(sql), params)]
-    finally:
-        engine.dispose()
 
 
 def tables(db_url: str) -> set[str]:
