@@ -86,7 +86,8 @@ def test_the_hn_deployment_and_the_catch_all_split_the_traffic(deployments, rabb
     assert bindings["review-hn.initiative.submitted"] == {"initiative.submitted.HN"}
     catch_all = bindings["review.initiative.submitted"]
     assert "initiative.submitted.HN" not in catch_all and "initiative.submitted.DNG" in catch_all
-    assert len(catch_all) == 48  # every registered top-level unit but HN
+    assert len(catch_all) == 49  # every registered top-level unit but HN, and the nation's own (.VGCL)
+    assert "initiative.submitted.VGCL" in catch_all
 
     # Metrics carry the deployment's name and the unit.
     metrics = requests.get(f"{hn_api}/metrics", timeout=5).text
