@@ -121,11 +121,7 @@ def awards_api(container_factory, make_config, awards_db_url):  # type: ignore[n
 
 
 def count(db_url: str, table: str, where: str = "") -> int:
-    engine = create_engine(normalize_url(db_url))
-    with engine.connect() as conn:
-        value = conn.execute(text(f"SELECT count(*) FROM {table} {where}")).scalar_one()
-    engine.dispose()
-    return int(value)
+    return int(rows(db_url, f"SELECT count(*) AS n FROM {table} {where}")[0]["n"])
 
 
 def rows(db_url: str, sql: str, **params: Any) -> list[dict[str, Any]]:

@@ -27,7 +27,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from tests.conftest import free_port, token
 from tests.factories import initiative
-from tests.integration.conftest import count, wait_for
+from tests.integration.conftest import count, rows, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 CLIENT_TIMEOUT = 10.0  # generous: an answer within it is "quick"; running out of it is a hang
@@ -322,9 +322,9 @@ def observed_counts(dbs: Consumers, accepted: list[Accepted]) -> dict[str, Any]:
         "awards inbox": count(dbs.awards, "inbox"),
         "awards facts": count(dbs.awards, "facts"),
         "awards facts of accepted ids": count(dbs.awards, "facts", f"WHERE initiative_id IN ('{ids}')"),
-        "awards VGCL total submitted": _scalar(
-            dbs.awards, "SELECT coalesce(max(submitted), -1) FROM totals WHERE unit = 'VGCL' AND phase = '*'"
-        ),
+        "awards VGCL total submitted": rows(
+            dbs.awards, "SELECT coalesce(max(submitted), -1) AS n FROM totals WHERE unit = 'VGCL' AND phase = '*'"
+        )[0]["n"],
         "awards bonus ledger": count(dbs.awards, "ledger", "WHERE kind = 'bonus'"),
         "notify inbox submitted": count(dbs.notify, "inbox", "WHERE event_type = 'initiative.submitted'"),
         "notify inbox award.granted": count(dbs.notify, "inbox", "WHERE event_type = 'award.granted'"),
@@ -357,18 +357,6 @@ def wanted_counts(accepted: list[Accepted]) -> dict[str, Any]:
         "notify messages received": 2 * n,
         "notify messages new_item": n,
     }
-
-
-def _scalar(db_url: str, sql: str) -> int:
-    from sqlalchemy import create_engine, text
-
-    from chassis.db import normalize_url
-
-    engine = create_engine(normalize_url(db_url))
-    with engine.connect() as conn:
-        value = conn.execute(text(sql)).scalar_one()
-    engine.dispose()
-    return int(value)
 
 
 def settle(dbs: Consumers, accepted: list[Accepted], fleet: Fleet, timeout: float = 150.0) -> dict[str, Any]:

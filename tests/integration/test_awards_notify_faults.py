@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tests import event_factories as ev
-from tests.integration.conftest import count, wait_for
+from tests.integration.conftest import count, rows, wait_for
 from tests.integration.killing import finish, kill_midway, publish_all, queue_exists, start
 
 EVENTS = 300
@@ -83,19 +83,10 @@ def test_notify_killed_mid_backlog_one_message_per_recipient_and_every_email(  #
     assert len(set(ids)) == EVENTS and len(ids) - EVENTS <= 100
 
 
-def delivery_states(db_url: str) -> list[tuple]:
+def delivery_states(db_url: str) -> list[dict]:
     """What the deliveries look like when they did not all go out: for the failure message."""
-    from sqlalchemy import create_engine, text
-
-    from chassis.db import normalize_url
-
-    engine = create_engine(normalize_url(db_url))
-    with engine.connect() as conn:
-        rows = conn.execute(
-            text(
-                "SELECT status, attempts, min(last_error), count(*) FROM deliveries "
-                "GROUP BY status, attempts ORDER BY 1, 2"
-            )
-        ).all()
-    engine.dispose()
-    return [tuple(r) for r in rows]
+    return rows(
+        db_url,
+        "SELECT status, attempts, min(last_error) AS last_error, count(*) AS n FROM deliveries"
+        " GROUP BY status, attempts ORDER BY 1, 2",
+    )
