@@ -12,7 +12,8 @@ from sqlalchemy import create_engine, text
 from chassis.db import Database, normalize_url
 from chassis.dead_letters import depth
 from chassis.envelope import dumps
-from chassis.handler import PoisonMessage, unit_event_handler
+from chassis.errors import PoisonMessage
+from chassis.handler import unit_event_handler
 from chassis.inbox import idempotent
 from chassis.relay import ConfirmingPublisher
 from tests.integration.conftest import count, wait_for

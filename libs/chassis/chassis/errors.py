@@ -128,3 +128,7 @@ class InternalError(ApiError):
     status, code = 500, "internal_error"
     message_vi = "Lỗi hệ thống; sự cố đã được ghi lại."
     message_en = "Internal error; it has been logged."
+
+
+class PoisonMessage(Exception):
+    """An event no retry can fix: its consumer dead-letters it at once (chassis.handler)."""

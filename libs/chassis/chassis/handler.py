@@ -20,15 +20,12 @@ from chassis.config import setting
 from chassis.contracts import contract_errors
 from chassis.dead_letters import DLQ_SUFFIX, depth
 from chassis.envelope import envelope_errors
+from chassis.errors import PoisonMessage
 
 log = logging.getLogger(__name__)
 
 DEAD_LETTER_EXCHANGE = "platform.dlx"
 NATIONAL_UNIT = "VGCL"  # the root of the union tree: the routing key of national events
-
-
-class PoisonMessage(Exception):
-    """Content no retry can fix: dead-lettered at once."""
 
 
 def _codes(value: str | list[str] | tuple[str, ...]) -> list[str]:
@@ -194,37 +191,33 @@ class UnitEventHandler(EventHandler):
 
     def _settle_batch(self, messages: list[Any], worker_ctx: Any, result: Any = None, exc_info: Any = None) -> tuple:
         outcomes = result if exc_info is None and isinstance(result, list) else [exc_info[1]] * len(messages)
-        failed = [m for m, outcome in zip(messages, outcomes, strict=True) if self._settle(m, outcome, later=True)]
-        if failed:
-            log.warning("%d of %d events on %s failed; requeued", len(failed), len(messages), self.queue_name)
-            self._back_off(failed)
-            for message in failed:
-                _on_live_connection(self.queue_consumer.requeue_message, message)
+        self._settle(messages, outcomes)
         return result, exc_info
 
-    def _settle(self, message: Any, outcome: BaseException | None, later: bool = False) -> bool:
-        """Acks, dead-letters or requeues one message; with `later`, leaves requeueing to the caller."""
-        if outcome is None:
-            _on_live_connection(self.queue_consumer.ack_message, message)
-            return False
-        if isinstance(outcome, PoisonMessage):
-            self._count(message.payload, "dead_lettered")
-            _on_live_connection(lambda m: m.reject(requeue=False), message)
-            return False
-        self._count(message.payload, "failed")
-        if not later:
-            self._back_off([message])
-            _on_live_connection(self.queue_consumer.requeue_message, message)
-        return True
-
-    @staticmethod
-    def _back_off(messages: list[Any]) -> None:
-        """Waits before handing them back: a database outage must not burn the delivery limit."""
-        deliveries = max(int((m.headers or {}).get("x-delivery-count", 0)) for m in messages)
-        eventlet.sleep(min(0.2 * 2**deliveries, 5.0))
-
     def handle_message_processed(self, message: Any, result: Any = None, exc_info: Any = None) -> None:
-        self._settle(message, None if exc_info is None else exc_info[1])
+        self._settle([message], [None if exc_info is None else exc_info[1]])
+
+    def _settle(self, messages: list[Any], outcomes: list[BaseException | None]) -> None:
+        """Acks, dead-letters (poison) or requeues each message by its own outcome."""
+        failed = []
+        for message, outcome in zip(messages, outcomes, strict=True):
+            if outcome is None:
+                _on_live_connection(self.queue_consumer.ack_message, message)
+            elif isinstance(outcome, PoisonMessage):
+                self._count(message.payload, "dead_lettered")
+                _on_live_connection(lambda m: m.reject(requeue=False), message)
+            else:
+                self._count(message.payload, "failed")
+                failed.append(message)
+        if not failed:
+            return
+        if len(messages) > 1:
+            log.warning("%d of %d events on %s failed; requeued", len(failed), len(messages), self.queue_name)
+        # Wait before handing them back: a database outage must not burn the delivery limit.
+        deliveries = max(int((m.headers or {}).get("x-delivery-count", 0)) for m in failed)
+        eventlet.sleep(min(0.2 * 2**deliveries, 5.0))
+        for message in failed:
+            _on_live_connection(self.queue_consumer.requeue_message, message)
 
     def _count(self, body: Any, outcome: str) -> None:
         unit = body.get("unit", "none") if isinstance(body, dict) else "none"

@@ -20,41 +20,31 @@ log = logging.getLogger(__name__)
 
 
 def claim(session: Session, consumer: str, event: dict[str, Any]) -> bool:
-    """True when this consumer sees the event for the first time (the row is then staged).
+    """True when this consumer sees the event for the first time (the row is then staged)."""
+    return event["id"] in claim_many(session, consumer, [event])
+
+
+def claim_many(session: Session, consumer: str, events: list[dict[str, Any]]) -> set[str]:
+    """The ids among `events` this consumer sees for the first time; their rows are staged.
 
     One round trip: INSERT .. ON CONFLICT DO NOTHING RETURNING. A concurrent delivery of the
     same id waits on the first one's uncommitted row, then inserts nothing once it commits.
     """
-    values = {
-        "consumer": consumer,
-        "event_id": event["id"],
-        "event_type": event["type"],
-        "processed_at": datetime.now(UTC),
-    }
-    dialect = session.get_bind().dialect.name
-    upsert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}.get(dialect)
-    if upsert is None:  # any other database: check, then insert (the primary key still guards)
-        seen = session.execute(
-            select(inbox.c.event_id).where(inbox.c.consumer == consumer, inbox.c.event_id == event["id"])
-        ).first()
-        if seen:
-            return False
-        session.execute(insert(inbox).values(**values))
-        return True
-    statement = upsert(inbox).values(**values).on_conflict_do_nothing().returning(inbox.c.event_id)
-    return session.execute(statement).first() is not None
-
-
-def claim_many(session: Session, consumer: str, events: list[dict[str, Any]]) -> set[str]:
-    """The ids among `events` this consumer sees for the first time: one INSERT for them all."""
-    dialect = session.get_bind().dialect.name
-    if dialect != "postgresql":
-        return {e["id"] for e in events if claim(session, consumer, e)}
     now = datetime.now(UTC)
-    unique = {e["id"]: e for e in events}.values()
+    unique = {e["id"]: e for e in events}.values()  # a redelivered copy in the same batch
     rows = [{"consumer": consumer, "event_id": e["id"], "event_type": e["type"], "processed_at": now} for e in unique]
-    statement = postgresql.insert(inbox).values(rows).on_conflict_do_nothing().returning(inbox.c.event_id)
-    return {r[0] for r in session.execute(statement)}
+    upsert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}.get(session.get_bind().dialect.name)
+    if upsert is None:  # any other database: check, then insert (the primary key still guards)
+        ids = [r["event_id"] for r in rows]
+        seen = set(
+            session.scalars(select(inbox.c.event_id).where(inbox.c.consumer == consumer, inbox.c.event_id.in_(ids)))
+        )
+        fresh = [r for r in rows if r["event_id"] not in seen]
+        if fresh:
+            session.execute(insert(inbox), fresh)
+        return {r["event_id"] for r in fresh}
+    statement = upsert(inbox).values(rows).on_conflict_do_nothing().returning(inbox.c.event_id)
+    return set(session.scalars(statement))
 
 
 def serialize(session: Session, consumer: str, unit: str) -> None:
@@ -108,10 +98,11 @@ def idempotent(
             ordered = sorted(events, key=lambda e: str(e.get("unit", "")))
             handled = []
             with getattr(self, db_attr).transaction() as session:
+                if serialized:  # each of the batch's units once, in unit order
+                    for unit in dict.fromkeys(str(e.get("unit", "")) for e in ordered):
+                        serialize(session, consumer, unit)
                 fresh = claim_many(session, consumer, ordered)
                 for event in ordered:
-                    if serialized:  # in unit order, as the batch is
-                        serialize(session, consumer, str(event.get("unit", "")))
                     first_time = event["id"] in fresh
                     fresh.discard(event["id"])  # a redelivered copy in the same batch is a duplicate
                     handled.append(first_time)

@@ -15,8 +15,7 @@ from sqlalchemy.orm import Session
 from chassis.auth import Principal
 from chassis.calendar import local_day
 from chassis.certificates import next_in_series, verification_code
-from chassis.errors import Conflict, Forbidden, NotFound
-from chassis.handler import PoisonMessage
+from chassis.errors import Conflict, Forbidden, NotFound, PoisonMessage
 from chassis.validation import load
 from review import domain, events, similarity
 from review.domain import Step
