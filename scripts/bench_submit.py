@@ -27,29 +27,12 @@ from chassis.auth import issue_dev_token
 from chassis.db import recreate_database
 
 sys.path.insert(0, str(Path(__file__).parent))
-from benchlib import ADMIN_URL, amqp_uri, fresh_vhost, percentile
+from benchlib import ADMIN_URL, amqp_uri, fresh_vhost, initiative, percentile
 
 ROOT = Path(__file__).resolve().parents[1]
 VHOST = "bench-submit"
 AMQP = amqp_uri(VHOST)
 UNITS = ["HN-KL-C001", "HN-KCN-C001", "THO-KKT-C001", "HCM-KCX-C001", "CTVN-HC-C001"]
-
-
-def body(i: int, unit: str) -> dict:
-    return {
-        "title": f"Sáng kiến đo tải số {i}",
-        "field": "production_business",
-        "target_group": 5,
-        "problem": "Hiện trạng " * 20,
-        "solution": "Giải pháp " * 40,
-        "novelty": "Tính mới " * 10,
-        "scope": "Phạm vi áp dụng",
-        "first_applied_on": "2026-01-15",
-        "benefit_vnd_per_year": 10_000_000,
-        "authors": [{"name": "Tác giả", "share_percent": 100}],
-        "unit": unit,
-        "programme": "LDST2026",
-    }
 
 
 def baseline_pika(seconds: float = 5.0) -> float:
@@ -171,7 +154,9 @@ def main() -> None:
             i = 0
             while time.perf_counter() < stop_at:
                 t0 = time.perf_counter()
-                response = session.post(f"{base}/api/v1/initiatives", json=body(i, unit), headers=headers, timeout=30)
+                response = session.post(
+                    f"{base}/api/v1/initiatives", json=initiative("đo tải", i, unit), headers=headers, timeout=30
+                )
                 elapsed = time.perf_counter() - t0
                 with lock:
                     if response.status_code == 201:

@@ -150,3 +150,21 @@ def hn_submitted_event(i: int, rng: random.Random) -> dict:
         "submitted_at": "2026-11-20T03:00:00Z",
     }
     return new_event("initiative.submitted", data, source="/vgcl/submission", subject=initiative_id, unit="HN")
+
+
+def initiative(tag: str, n: int, unit: str, member: str | None = None) -> dict:
+    """A submission body as a member or support team sends it (the load scripts' one shape)."""
+    return {
+        "title": f"Sáng kiến {tag}-{n}: cải tiến dây chuyền đóng gói",
+        "field": "production_business",
+        "target_group": 1 + n % 5,
+        "problem": "Hiện trạng công đoạn đóng gói còn thủ công, năng suất thấp. " * 4,
+        "solution": "Lắp băng chuyền bán tự động và thay đổi trình tự thao tác. " * 8,
+        "novelty": "Lần đầu áp dụng tại đơn vị. " * 3,
+        "scope": "Toàn bộ phân xưởng",
+        "first_applied_on": "2026-03-01",
+        "benefit_vnd_per_year": 5_000_000 + 1_000 * (n % 977),
+        "authors": [{"name": "Nguyễn Văn Tác Giả", "share_percent": 100} | ({"member_id": member} if member else {})],
+        "unit": unit,
+        "programme": "LDST2026",
+    }

@@ -19,6 +19,7 @@ import io
 import json
 import queue
 import random
+import sys
 import threading
 import time
 from pathlib import Path
@@ -26,6 +27,9 @@ from urllib.parse import urlparse
 
 from chassis.auth import issue_dev_token
 from submission.bulk import template_columns
+
+sys.path.insert(0, str(Path(__file__).parent))
+from benchlib import initiative
 
 # Share of the campaign per top-level unit, and its grassroots unions (from the seed registry).
 SKEW = {
@@ -72,23 +76,6 @@ class Population:
         if key not in self.tokens:
             self.tokens[key] = f"Bearer {issue_dev_token(sub, role, unit)}"
         return self.tokens[key]
-
-
-def initiative(tag: str, n: int, unit: str, member: str) -> dict:
-    return {
-        "title": f"Sáng kiến {tag}-{n}: cải tiến dây chuyền đóng gói",
-        "field": "production_business",
-        "target_group": 1 + n % 5,
-        "problem": "Hiện trạng công đoạn đóng gói còn thủ công, năng suất thấp. " * 4,
-        "solution": "Lắp băng chuyền bán tự động và thay đổi trình tự thao tác. " * 8,
-        "novelty": "Lần đầu áp dụng tại đơn vị. " * 3,
-        "scope": "Toàn bộ phân xưởng",
-        "first_applied_on": "2026-03-01",
-        "benefit_vnd_per_year": 5_000_000 + 1_000 * (n % 977),
-        "authors": [{"name": "Nguyễn Văn Tác Giả", "member_id": member, "share_percent": 100}],
-        "unit": unit,
-        "programme": "LDST2026",
-    }
 
 
 def bulk_csv(tag: str, n: int, rows: int, units: list[str], population: Population) -> bytes:
