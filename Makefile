@@ -36,6 +36,13 @@ contracts/tools/node_modules/.package-lock.json: contracts/tools/package-lock.js
 	@bash scripts/ensure-services.sh node
 	npm ci --prefix contracts/tools --no-audit --no-fund --loglevel=error
 
+# The portal's pinned npm packages (Swagger UI, axe-core for the tests) and the local OIDC provider.
+PORTAL_NPM := services/portal/assets/node_modules/.package-lock.json services/portal/idp/node_modules/.package-lock.json
+
+services/portal/%/node_modules/.package-lock.json: services/portal/%/package-lock.json
+	@bash scripts/ensure-services.sh node
+	SCARF_ANALYTICS=false npm ci --prefix services/portal/$* --no-audit --no-fund --loglevel=error
+
 services:
 	@bash scripts/ensure-services.sh rabbitmq postgres
 
@@ -45,15 +52,18 @@ migrate: $(STAMP)
 	UNIT=HN $(VENV)/bin/alembic -c services/review/alembic.ini upgrade head
 	$(VENV)/bin/alembic -c services/awards/alembic.ini upgrade head
 	$(VENV)/bin/alembic -c services/notify/alembic.ini upgrade head
+	$(VENV)/bin/alembic -c services/portal/alembic.ini upgrade head
 
 seed: migrate
 	$(PY) -m submission.cli seed
 
-run: $(STAMP) services
+run: $(STAMP) services $(PORTAL_NPM)
 	@bash scripts/run.sh
 
-test: $(STAMP) services contracts/tools/node_modules/.package-lock.json
-	$(PY) -m pytest $(PYTEST_ARGS)
+test: $(STAMP) services contracts/tools/node_modules/.package-lock.json $(PORTAL_NPM)
+	@bash scripts/ensure-services.sh chromium
+	$(PY) -m pytest --ignore=tests/browser $(PYTEST_ARGS)
+	PORTAL_BROWSER_TESTS=1 $(PY) -m pytest tests/browser $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -85,4 +85,10 @@ ensure_node() {
   apt_install nodejs npm
 }
 
+ensure_chromium() {
+  # The browser tests drive Debian's Chromium (browser downloads fail on these machines).
+  command -v chromium >/dev/null || apt_install chromium fonts-noto-core
+  echo "Chromium ready: $(command -v chromium)"
+}
+
 for what in "$@"; do "ensure_$what"; done

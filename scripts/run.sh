@@ -3,6 +3,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
+PORTAL=127.0.0.1:8080     # the one address people open: pages, login, and the whole /api/v1
+IDP=127.0.0.1:9400        # the local OpenID Connect provider with the demo logins
 API=127.0.0.1:8000
 REVIEW=127.0.0.1:8001     # catch-all review: every top-level unit without its own deployment
 REVIEW_HN=127.0.0.1:8002  # review-hn: Hà Nội's own deployment
@@ -14,7 +16,7 @@ WEBHOOK_SECRET=demo-webhook-secret-0123456789
 DEDICATED=HN
 mkdir -p var/log
 
-for port in 8000 8001 8002 8003 8004 8025 8027; do
+for port in 8080 9400 8000 8001 8002 8003 8004 8025 8027; do
   if (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null; then
     echo "error: something already listens on 127.0.0.1:$port (an earlier 'make run'?); stop it first" >&2
     exit 1
@@ -26,10 +28,24 @@ done
 UNIT=HN .venv/bin/alembic -c services/review/alembic.ini upgrade head
 .venv/bin/alembic -c services/awards/alembic.ini upgrade head
 .venv/bin/alembic -c services/notify/alembic.ini upgrade head
+.venv/bin/alembic -c services/portal/alembic.ini upgrade head
+
+# Development mode: make run only. The services verify the portal's RS256 tokens through its
+# JWKS, and still accept `make token`'s development tokens.
+export PLATFORM_MODE=development
+export JWT_JWKS_URL=http://$PORTAL/.well-known/jwks.json
 
 pids=()
 cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; }
 trap cleanup EXIT INT TERM
+
+IDP_PORT=${IDP#*:} IDP_ISSUER=http://$IDP PORTAL_REDIRECT_URIS=http://$PORTAL/auth/callback \
+  PORTAL_POST_LOGOUT_REDIRECT_URIS=http://$PORTAL/ node services/portal/idp/server.mjs >var/log/idp.log 2>&1 &
+pids+=($!)
+PORTAL_PUBLIC_URL=http://$PORTAL OIDC_ISSUER=http://$IDP UPSTREAM_SUBMISSION=http://$API \
+  UPSTREAM_REVIEW="HN=http://$REVIEW_HN,*=http://$REVIEW" UPSTREAM_AWARDS=http://$AWARDS UPSTREAM_NOTIFY=http://$NOTIFY \
+  WEB_SERVER_ADDRESS=$PORTAL $PY -m chassis.run portal portal.service:PortalService >var/log/portal.log 2>&1 &
+pids+=($!)
 
 WEB_SERVER_ADDRESS=$API $PY -m chassis.run submission submission.service:SubmissionService \
   >var/log/submission.log 2>&1 &
@@ -58,7 +74,7 @@ $PY contracts/examples/subscriber.py --queue demo-subscriber.hn --binding 'initi
 pids+=($!)
 
 ready() { $PY -c "import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=2)" "http://$1/readyz" 2>/dev/null; }
-for service in "submission $API" "review $REVIEW" "review-hn $REVIEW_HN" "awards $AWARDS" "notify $NOTIFY"; do
+for service in "portal $PORTAL" "submission $API" "review $REVIEW" "review-hn $REVIEW_HN" "awards $AWARDS" "notify $NOTIFY"; do
   set -- $service
   for _ in $(seq 1 60); do ready "$2" && break; sleep 0.5; done
   ready "$2" || { echo "$1 did not become ready; see var/log/$1.log" >&2; exit 1; }
@@ -70,10 +86,23 @@ $PY scripts/demo_notify.py "http://$NOTIFY" "http://$WEBHOOK_SINK/hooks/sangkien
 $PY scripts/demo_data.py "http://$API"
 $PY scripts/demo_review.py "http://$REVIEW_HN" "http://$REVIEW"
 $PY scripts/demo_awards.py "http://$AWARDS"
+UPSTREAM_SUBMISSION=http://$API $PY -m portal.cli demo
 
 cat <<INFO
 
-The platform is up (Ctrl-C stops it):
+================================================================================
+  Open http://$PORTAL/  — the portal: log in, submit, follow, rankings, API docs
+================================================================================
+  Demo logins (password for all: sangkien), at the local OpenID provider http://$IDP:
+    member     a member of CĐCS HN-KL-C001         support    Hà Nội KL's support team
+    reviewer   reviewer of HN-KL-C001              council    reviewer of Hà Nội
+    unitadmin  unit admin of Hà Nội                national   national admin (VGCL)
+    operator   operator                            newcomer   nobody yet: joins a union
+  The whole API through the portal:  http://$PORTAL/api/v1/...  (docs: http://$PORTAL/api/docs)
+  Machine clients:  curl -u demo-union-system:demo-client-secret-0123456789 \\
+                      -d grant_type=client_credentials http://$PORTAL/oauth/token
+
+The services' own ports, for operators (Ctrl-C stops everything):
   Submission API      http://$API/api/v1/units, /api/v1/initiatives (bearer token)
   Review, Hà Nội      http://$REVIEW_HN/api/v1/reviews   (review-hn: binds only *.HN routing keys)
   Review, other units http://$REVIEW/api/v1/reviews      (catch-all: every unit but $DEDICATED)
