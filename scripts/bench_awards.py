@@ -292,7 +292,8 @@ def main() -> None:
     db = recreate_database(ADMIN_URL, "sangkien_bench_awards")
     (ROOT / "var/bench").mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "AWARDS_DATABASE_URL": db, "WEB_SERVER_ADDRESS": f"127.0.0.1:{PORT}", "LOG_LEVEL": "WARNING",
-           "PYTHONWARNINGS": "ignore::DeprecationWarning", "OUTBOX_RELAY": "off"}  # fmt: skip
+           "PYTHONWARNINGS": "ignore::DeprecationWarning", "OUTBOX_RELAY": "off",
+           "PLATFORM_MODE": "development"}  # fmt: skip
     subprocess.run([sys.executable, "-m", "alembic", "-c", "services/awards/alembic.ini", "upgrade", "head"],
                    env=env, cwd=ROOT, check=True, capture_output=True)  # fmt: skip
     print(f"loading {args.initiatives:,} initiatives ...", flush=True)

@@ -131,6 +131,7 @@ def main() -> None:
         **os.environ,
         "NOTIFY_DATABASE_URL": db,
         "AMQP_URI": AMQP,
+        "PLATFORM_MODE": "development",
         "WEB_SERVER_ADDRESS": "127.0.0.1:8096",
         "SMTP_HOST": "127.0.0.1",
         "SMTP_PORT": str(SMTP_PORT),

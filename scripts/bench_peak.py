@@ -113,6 +113,7 @@ class Platform:
             **os.environ,
             f"{process.service.upper()}_DATABASE_URL": self.urls[process.database],
             "AMQP_URI": self.amqp,
+            "PLATFORM_MODE": "development",  # the load uses HS256 development tokens
             "WEB_SERVER_ADDRESS": f"127.0.0.1:{self.ports[process.name]}",
             "AWARDS_API_URL": self.base("awards"),
             "NOTIFY_SERVICE_TOKEN": issue_dev_token("notify", "operator", "VGCL"),

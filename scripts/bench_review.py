@@ -77,6 +77,7 @@ def drain_with_review(db: str, count: int, workers: int) -> dict[str, float]:
         "UNIT": "HN",
         "REVIEW_DATABASE_URL": db,
         "AMQP_URI": AMQP,
+        "PLATFORM_MODE": "development",
         "WEB_SERVER_ADDRESS": "127.0.0.1:8098",
         "LOG_LEVEL": "WARNING",
         "MAX_WORKERS": str(workers),

@@ -101,6 +101,7 @@ def main() -> None:
         **os.environ,
         "SUBMISSION_DATABASE_URL": db,
         "AMQP_URI": AMQP,
+        "PLATFORM_MODE": "development",  # the load uses HS256 development tokens
         "WEB_SERVER_ADDRESS": "127.0.0.1:8099",
         "PYTHONWARNINGS": "ignore::DeprecationWarning",
         "LOG_LEVEL": "WARNING",

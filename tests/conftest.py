@@ -1,26 +1,35 @@
-"""Test configuration: eventlet first, then real PostgreSQL and RabbitMQ fixtures."""
+"""Test configuration: development mode and eventlet first, then real PostgreSQL and RabbitMQ fixtures."""
+
+import os
+
+# Before any chassis setting is read. The tests mint HS256 development tokens, and every service
+# process they start inherits this environment: outside development mode a service without
+# JWT_JWKS_URL or JWT_PUBLIC_KEY refuses to start (tests of production mode set it themselves).
+os.environ.setdefault("PLATFORM_MODE", "development")
 
 import eventlet
 
 import chassis  # noqa: F401 - quiets eventlet's deprecation banner before the import below
 
-eventlet.monkey_patch()  # nameko's pytest plugin no longer does it
+# nameko's pytest plugin no longer patches. The browser tests run in a pytest process of their own
+# (PORTAL_BROWSER_TESTS=1) and must stay unpatched: Playwright's event loop does not survive it.
+if os.environ.get("PORTAL_BROWSER_TESTS") != "1":
+    eventlet.monkey_patch()
 
-import os  # noqa: E402
-import socket  # noqa: E402
-import uuid  # noqa: E402
-from collections.abc import Iterator  # noqa: E402
-from pathlib import Path  # noqa: E402
+import socket
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
 
-import pytest  # noqa: E402
-from alembic import command  # noqa: E402
-from alembic.config import Config as AlembicConfig  # noqa: E402
-from sqlalchemy import create_engine, text  # noqa: E402
+import pytest
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from sqlalchemy import create_engine, text
 
-from chassis.auth import issue_dev_token  # noqa: E402
-from chassis.config import nameko_config  # noqa: E402
-from chassis.db import drop_database as drop_temporary  # noqa: E402
-from chassis.db import normalize_url, recreate_database  # noqa: E402
+from chassis.auth import issue_dev_token
+from chassis.config import nameko_config
+from chassis.db import drop_database as drop_temporary
+from chassis.db import normalize_url, recreate_database
 
 ROOT = Path(__file__).resolve().parents[1]
 # Fixtures of real outside servers (SMTP, providers, webhooks) for notify's tests.
