@@ -27,7 +27,17 @@ SETTINGS = {
         Setting("DATABASE_URL", "", "Fallback database URL for a service without its own."),
         Setting("VAR_DIR", str(REPO_ROOT / "var"), "Folder for SQLite files and run state."),
         Setting("WEB_SERVER_ADDRESS", "127.0.0.1:8000", "Where the HTTP API listens."),
-        Setting("JWT_SECRET", "dev-only-secret-change-me-never-in-production", "HS256 key (development tokens)."),
+        Setting(
+            "PLATFORM_MODE",
+            "production",
+            "`development` (make run, the tests) also accepts HS256 tokens signed with JWT_SECRET; "
+            "`production`: RS256 only, and a service without JWT_JWKS_URL or JWT_PUBLIC_KEY refuses to start.",
+        ),
+        Setting(
+            "JWT_SECRET",
+            "dev-only-secret-change-me-never-in-production",
+            "HS256 key of development tokens; never used outside PLATFORM_MODE=development.",
+        ),
         Setting("JWT_PUBLIC_KEY", "", "PEM public key for RS256 tokens (production)."),
         Setting("JWT_JWKS_URL", "", "JWKS URL of the OIDC identity provider (production)."),
         Setting("JWT_AUDIENCE", "", "Expected `aud` claim, when set."),

@@ -12,10 +12,18 @@ import argparse  # noqa: E402
 import importlib  # noqa: E402
 import logging  # noqa: E402
 import os  # noqa: E402
+import sys  # noqa: E402
 
 from nameko.cli.run import run  # noqa: E402
 
+from chassis.auth import AuthConfigurationError, check_auth_settings  # noqa: E402
 from chassis.config import nameko_config  # noqa: E402
+from chassis.http import Auth  # noqa: E402
+
+
+def verifies_tokens(service_cls: type) -> bool:
+    """Whether the service has the bearer-token `Auth` dependency (the portal, say, has its own)."""
+    return any(isinstance(value, Auth) for cls in service_cls.__mro__ for value in vars(cls).values())
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -31,6 +39,11 @@ def main(argv: list[str] | None = None) -> None:
     logging.getLogger("nameko.containers").setLevel(logging.ERROR)
     module, _, cls_name = args.target.partition(":")
     service_cls = getattr(importlib.import_module(module), cls_name)
+    if verifies_tokens(service_cls):
+        try:
+            check_auth_settings()  # before the container starts: one line on stderr, not a traceback
+        except AuthConfigurationError as exc:
+            sys.exit(f"{args.service}: refusing to start: {exc}")
     run([service_cls], nameko_config(args.service))
 
 
