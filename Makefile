@@ -71,12 +71,13 @@ lint: $(STAMP)
 token: $(STAMP)
 	@$(PY) -m chassis.token_main $(ROLE) $(UNIT) $(SUB)
 
-bench: $(STAMP) services
+bench: $(STAMP) services $(PORTAL_NPM)
 	$(PY) scripts/bench_peak.py $(BENCH_PEAK_ARGS)
 	$(PY) scripts/bench_submit.py $(BENCH_ARGS)
 	$(PY) scripts/bench_review.py $(BENCH_REVIEW_ARGS)
 	$(PY) scripts/bench_notify.py $(BENCH_NOTIFY_ARGS)
 	$(PY) scripts/bench_awards.py $(BENCH_AWARDS_ARGS)
+	$(PY) scripts/bench_portal.py $(BENCH_PORTAL_ARGS)
 
 lock: $(STAMP)
 	{ echo "# Exact pins of every dependency (regenerate with: make lock)."; \

@@ -65,7 +65,8 @@ $PY scripts/webhook_sink.py ${WEBHOOK_SINK#*:} $WEBHOOK_SECRET >var/log/webhook-
 pids+=($!)
 # The demo's webhook subscriber listens on loopback: allowed here only (WEBHOOK_ALLOW_PRIVATE).
 SMTP_HOST=${SMTP_SINK%:*} SMTP_PORT=${SMTP_SINK#*:} AWARDS_API_URL=http://$AWARDS WEBHOOK_ALLOW_PRIVATE=on \
-  NOTIFY_SERVICE_TOKEN=$($PY -m chassis.token_main operator VGCL notify 2>/dev/null | tail -1) \
+  SERVICE_TOKEN_URL=http://$PORTAL/oauth/token SERVICE_CLIENT_ID=notify \
+  SERVICE_CLIENT_SECRET=notify-dev-client-secret-0123456789 \
   WEB_SERVER_ADDRESS=$NOTIFY $PY -m chassis.run notify notify.service:NotifyService >var/log/notify.log 2>&1 &
 pids+=($!)
 # What another union system would run: a plain pika subscriber for Hà Nội's initiatives.

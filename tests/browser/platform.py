@@ -3,6 +3,7 @@ four services, the portal, on their own PostgreSQL databases and RabbitMQ virtua
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -161,4 +162,5 @@ class Platform:
                 process.kill()
         for name in list(self.databases):
             drop_database(f"sangkien_browser_{name}_{self.tag}")
-        requests.delete(f"{MANAGEMENT}/vhosts/{self.vhost}", timeout=10)
+        with contextlib.suppress(requests.RequestException):  # a broker that is down keeps a stray vhost
+            requests.delete(f"{MANAGEMENT}/vhosts/{self.vhost}", timeout=10)

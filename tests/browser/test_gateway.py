@@ -111,3 +111,20 @@ def test_machine_clients_get_tokens_the_services_accept(platform: Platform) -> N
         timeout=10,
     )
     assert refused.status_code == 401
+
+
+def test_a_service_calls_another_with_its_own_client_credentials(platform: Platform) -> None:
+    from chassis.service_token import ServiceToken
+
+    notify = ServiceToken(f"{platform.portal}/oauth/token", "notify", "notify-dev-client-secret-0123456789", fixed="")
+    first = notify.value()
+    assert notify.value() == first  # kept until shortly before it expires
+    standing = requests.get(
+        f"{platform.url('awards')}/api/v1/standings/HN",
+        params={"programme": "LDST2026"},
+        headers=notify.header(),
+        timeout=10,
+    )
+    assert standing.status_code == 200, standing.text
+    notify.forget()
+    assert notify.value()

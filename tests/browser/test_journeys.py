@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 
 import requests
@@ -12,7 +13,7 @@ from sqlalchemy import create_engine, text
 
 from chassis.db import normalize_url
 from tests.browser.conftest import dev_headers, log_in, look
-from tests.browser.platform import Platform, wait_until
+from tests.browser.platform import ROOT, Platform, wait_until
 
 
 def test_public_pages_need_no_login(page: Page, platform: Platform) -> None:
@@ -220,3 +221,54 @@ def test_bad_sessions_go_back_to_login_and_forged_forms_are_refused(page: Page, 
     page.wait_for_url(f"{platform.url('idp')}/**")  # the provider asks to end its own session too
     page.context.add_cookies([{"name": "sk_session", "value": cookie["value"], "url": platform.portal}])
     assert _went_through_login(page, platform.portal + "/sang-kien")
+
+
+SUBMIT_PAGE_BUDGET = 150 * 1024  # bytes transferred on a first load, everything included
+
+
+def test_the_submit_page_is_light_on_a_first_load(browser, platform: Platform) -> None:  # type: ignore[no-untyped-def]
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    log_in(page, platform, "member", "/dang-nhap?next=/")
+    transferred: dict[str, int] = {}
+
+    def count(request) -> None:  # type: ignore[no-untyped-def]
+        sizes = request.sizes()
+        transferred[request.url] = sizes["responseBodySize"] + sizes["responseHeadersSize"]
+
+    page.on("requestfinished", count)
+    page.goto(platform.portal + "/sang-kien/moi")
+    page.wait_for_load_state("networkidle")
+    total = sum(transferred.values())
+    (ROOT / "var" / "bench").mkdir(parents=True, exist_ok=True)
+    (ROOT / "var" / "bench" / "submit-page.json").write_text(
+        json.dumps({"bytes": total, "requests": transferred}, indent=2)
+    )
+    print(f"submit page, first load: {total} bytes in {len(transferred)} requests")
+    assert total <= SUBMIT_PAGE_BUDGET, transferred
+    context.close()
+
+
+def test_unit_admin_grants_switches_and_revokes_roles(page: Page, platform: Platform) -> None:
+    log_in(page, platform, "unitadmin", "/dang-nhap?next=/quan-tri/vai-tro")
+    page.wait_for_url("**/quan-tri/vai-tro")
+    look(page, "staff")
+    # Outside the admin's subtree: refused beside the form, nothing granted.
+    page.fill("#f-person", "idp|member")
+    page.select_option("#f-role", "reviewer")
+    page.fill("#f-unit", "THO")
+    page.click("form[action='/quan-tri/vai-tro'] >> text=Giao vai trò")
+    expect(page.locator("#error-summary")).to_contain_text("không thuộc đơn vị")
+    page.fill("#f-person", "idp|member")
+    page.select_option("#f-role", "reviewer")
+    page.fill("#f-unit", "HN-KL")
+    page.click("form[action='/quan-tri/vai-tro'] >> text=Giao vai trò")
+    row = page.locator("tr[data-grant='idp|member reviewer HN-KL']")
+    expect(row).to_have_count(1)
+    row.locator("button").click()
+    expect(page.locator("tr[data-grant='idp|member reviewer HN-KL']")).to_have_count(0)
+
+    # The admin also belongs to the support team: switching needs no new login.
+    page.select_option("#grant_id", label="Tổ hỗ trợ sáng kiến — HN")
+    page.click("form[action='/vai-tro'] button")
+    expect(page.locator("nav.menu")).to_contain_text("Nhập từ tệp")

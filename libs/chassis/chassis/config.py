@@ -97,7 +97,10 @@ SETTINGS = {
         Setting("REMIND_DAYS", "7", "Days before a decision deadline that reviewers are reminded."),
         Setting("DIGEST_HOUR", "18", "Local hour from which a day's digests go out."),
         Setting("AWARDS_API_URL", "", "Awards API, for the standing in digests (skipped when empty)."),
-        Setting("NOTIFY_SERVICE_TOKEN", "", "Bearer token notify presents to the awards API."),
+        Setting("NOTIFY_SERVICE_TOKEN", "", "A fixed bearer token for the awards API (when no client credentials)."),
+        Setting("SERVICE_TOKEN_URL", "", "Token endpoint (the portal's /oauth/token) for a service's own token."),
+        Setting("SERVICE_CLIENT_ID", "", "This service's client id there (client-credentials grant)."),
+        Setting("SERVICE_CLIENT_SECRET", "", "Its client secret (a secret)."),
         Setting("DIGEST_PROGRAMME", "LDST2026", "Programme whose standing the digests quote."),
         Setting("LOCAL_TIMEZONE", "Asia/Ho_Chi_Minh", "Calendar of phases, deadlines and 'today'."),
     )

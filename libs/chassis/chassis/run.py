@@ -39,11 +39,13 @@ def main(argv: list[str] | None = None) -> None:
     logging.getLogger("nameko.containers").setLevel(logging.ERROR)
     module, _, cls_name = args.target.partition(":")
     service_cls = getattr(importlib.import_module(module), cls_name)
-    if verifies_tokens(service_cls):
-        try:
-            check_auth_settings()  # before the container starts: one line on stderr, not a traceback
-        except AuthConfigurationError as exc:
-            sys.exit(f"{args.service}: refusing to start: {exc}")
+    try:  # before the container starts: one line on stderr, not a traceback
+        if verifies_tokens(service_cls):
+            check_auth_settings()
+        if hasattr(service_cls, "check_settings"):  # a service's own keys and secrets (the portal's)
+            service_cls.check_settings()
+    except AuthConfigurationError as exc:
+        sys.exit(f"{args.service}: refusing to start: {exc}")
     run([service_cls], nameko_config(args.service))
 
 

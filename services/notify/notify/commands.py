@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import requests
+from authlib.integrations.base_client import OAuthError
 from sqlalchemy import event as sa_event
 from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -18,6 +19,7 @@ from sqlalchemy.orm import Session
 from chassis.calendar import LOCAL
 from chassis.config import setting
 from chassis.envelope import dumps
+from chassis.service_token import ServiceToken
 from notify import audience, rendering
 from notify.audience import Notice
 from notify.models import Activity, Contact, Delivery, Initiative, Message, Reminder, Subscription
@@ -238,20 +240,33 @@ def send_reminders(session: Session, now: datetime) -> int:
     return sent
 
 
+_awards_token: ServiceToken | None = None
+
+
 def _standing(unit: str) -> dict[str, Any] | None:
-    """The unit's standing from the awards API, when configured; a digest goes out without it otherwise."""
+    """The unit's standing from the awards API, when configured; a digest goes out without it otherwise.
+
+    Notify calls awards with its own token: client credentials at the portal (SERVICE_TOKEN_URL)."""
+    global _awards_token
     base = setting("AWARDS_API_URL")
     if not base:
         return None
+    if _awards_token is None:
+        _awards_token = ServiceToken()
     try:
-        answer = requests.get(
-            f"{base}/api/v1/standings/{unit}",
-            params={"programme": setting("DIGEST_PROGRAMME")},
-            headers={"Authorization": f"Bearer {setting('NOTIFY_SERVICE_TOKEN')}"},
-            timeout=5,
-        )
-        return answer.json() if answer.status_code == 200 else None
-    except (requests.RequestException, ValueError):
+        for attempt in range(2):
+            answer = requests.get(
+                f"{base}/api/v1/standings/{unit}",
+                params={"programme": setting("DIGEST_PROGRAMME")},
+                headers=_awards_token.header(),
+                timeout=5,
+            )
+            if answer.status_code == 401 and not attempt:
+                _awards_token.forget()  # expired or the key rotated: one fresh token, once
+                continue
+            return answer.json() if answer.status_code == 200 else None
+        return None
+    except (requests.RequestException, ValueError, OAuthError):
         log.warning("awards API unavailable for a digest; sending it without the standing")
         return None
 

@@ -11,7 +11,7 @@ from cachetools import TTLCache
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from nameko.extensions import DependencyProvider
 
-from chassis.auth import TokenVerifier
+from chassis.auth import AuthConfigurationError, TokenVerifier
 from chassis.config import setting
 from portal import formatting
 from portal.grants import ROLE_NAMES_EN, ROLE_NAMES_VI, token_subject
@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 HERE = Path(__file__).resolve().parent
 
 
-class MissingSecret(RuntimeError):
+class MissingSecret(AuthConfigurationError):
     """The portal refuses to start without its provider secret outside development."""
 
 

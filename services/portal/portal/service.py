@@ -26,8 +26,9 @@ from portal import (
     pages_public,
     sessions,
 )
-from portal.front import Front
+from portal.front import Front, client_secret
 from portal.grants import Acting
+from portal.signing import load_private_key_pem
 from portal.upstreams import UpstreamUnavailable
 from portal.web import CsrfRefused, Page
 
@@ -61,6 +62,12 @@ class PortalService(OpsEndpoints):
     db = Database()
     metrics = Metrics()
     front = Front()
+
+    @staticmethod
+    def check_settings() -> None:
+        """Outside development the portal starts only with its signing key and provider secret."""
+        load_private_key_pem()
+        client_secret()
 
     def _page(self, request: Request, handler: Callable[..., Response], *args: Any) -> Response:
         with self.db.transaction() as session:

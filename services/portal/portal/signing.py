@@ -13,12 +13,12 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
-from chassis.auth import key_id, sign_token
+from chassis.auth import AuthConfigurationError, key_id, sign_token
 from chassis.config import setting
 from portal.settings import portal_setting
 
 
-class MissingKey(RuntimeError):
+class MissingKey(AuthConfigurationError):
     """Outside development a key must be given; the portal will not invent one."""
 
 
