@@ -116,16 +116,16 @@ The services' own ports, for operators (Ctrl-C stops everything):
   Metrics / health    http://$API/metrics  http://$REVIEW_HN/metrics  http://$REVIEW/readyz
   RabbitMQ            http://127.0.0.1:15672 (guest/guest), exchanges submission.events, review.events;
                       queues review-hn.initiative.* and review.initiative.* show the split
-  Logs                var/log/{submission,review,review-hn,awards,notify,subscriber-hn}.log
-  Databases           var/{submission,review,review-hn,awards,notify}.db (or <SERVICE>_DATABASE_URL)
-Try it:
+  Logs                var/log/{portal,idp,submission,review,review-hn,awards,notify,subscriber-hn}.log
+  Databases           var/{portal,submission,review,review-hn,awards,notify}.db (or <SERVICE>_DATABASE_URL)
+Try the API through the portal (make token signs with the portal's development key):
   TOKEN=\$(make -s token ROLE=member UNIT=HN-KL-C001 SUB=dv-hn-kl-c001-01 | tail -1)
-  curl -s -H "Authorization: Bearer \$TOKEN" 'http://$NOTIFY/api/v1/inbox'
+  curl -s -H "Authorization: Bearer \$TOKEN" 'http://$PORTAL/api/v1/inbox'
   TOKEN=\$(make -s token ROLE=national_admin UNIT=VGCL | tail -1)
-  curl -s -H "Authorization: Bearer \$TOKEN" 'http://$AWARDS/api/v1/rankings?programme=LDST2026'
+  curl -s -H "Authorization: Bearer \$TOKEN" 'http://$PORTAL/api/v1/rankings?programme=LDST2026'
   TOKEN=\$(make -s token ROLE=reviewer UNIT=HN-KL-C001 | tail -1)
-  curl -s -H "Authorization: Bearer \$TOKEN" 'http://$REVIEW_HN/api/v1/reviews?status=all'
+  curl -s -H "Authorization: Bearer \$TOKEN" 'http://$PORTAL/api/v1/reviews?status=all'
   TOKEN=\$(make -s token ROLE=support_team UNIT=HN-KL | tail -1)
-  curl -s -H "Authorization: Bearer \$TOKEN" 'http://$API/api/v1/initiatives?unit=HN-KL&limit=5'
+  curl -s -H "Authorization: Bearer \$TOKEN" 'http://$PORTAL/api/v1/initiatives?unit=HN-KL&limit=5'
 INFO
-wait "${pids[0]}"
+wait "${pids[1]}"  # the portal
