@@ -116,7 +116,9 @@ def code_from(answer: requests.Response, session: requests.Session, state: str, 
     """After a successful login POST: follows to the redirect_uri and returns its code."""
     check(answer.status_code in (302, 303), f"login POST: HTTP {answer.status_code}: {answer.text[:300]}")
     back = follow(session, urljoin(answer.url, answer.headers["Location"]), stop_at=REDIRECT_URI)
-    check(back.url.startswith(REDIRECT_URI + "?"), f"did not come back to {REDIRECT_URI}: {back.status_code} {back.url}")
+    check(
+        back.url.startswith(REDIRECT_URI + "?"), f"did not come back to {REDIRECT_URI}: {back.status_code} {back.url}"
+    )
     query = parse_qs(urlsplit(back.url).query)
     check("error" not in query, f"authorization error: {query}")
     check(query.get("state") == [state], f"state changed: {query.get('state')}")
@@ -125,10 +127,14 @@ def code_from(answer: requests.Response, session: requests.Session, state: str, 
     return query["code"][0]
 
 
-def exchange(meta: dict, code: str, verifier: str, *, post: bool = False, secret: str = CLIENT_SECRET) -> requests.Response:
+def exchange(
+    meta: dict, code: str, verifier: str, *, post: bool = False, secret: str = CLIENT_SECRET
+) -> requests.Response:
     data = {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT_URI, "code_verifier": verifier}
     if post:
-        return requests.post(meta["token_endpoint"], data=data | {"client_id": CLIENT_ID, "client_secret": secret}, timeout=TIMEOUT)
+        return requests.post(
+            meta["token_endpoint"], data=data | {"client_id": CLIENT_ID, "client_secret": secret}, timeout=TIMEOUT
+        )
     return requests.post(meta["token_endpoint"], data=data, auth=(CLIENT_ID, secret), timeout=TIMEOUT)
 
 
@@ -165,10 +171,15 @@ def run(base: str) -> None:
     check('name="viewport"' in text, "no meta viewport")
     check('<label for="login">Tên đăng nhập</label>' in text, "no label for login")
     check('<label for="password">Mật khẩu</label>' in text, "no label for password")
-    check('id="login" name="login"' in text and 'id="password" name="password"' in text, "inputs not named login/password")
+    check(
+        'id="login" name="login"' in text and 'id="password" name="password"' in text, "inputs not named login/password"
+    )
     check(re.search(r'<button type="submit">Đăng nhập</button>', text), "no 'Đăng nhập' submit button")
     check("<script" not in text.lower(), "script on the login page")
-    check(not re.search(r'\b(src|href)="https?://(?!127\.0\.0\.1|localhost)', text) and "@import" not in text, "external resource")
+    check(
+        not re.search(r'\b(src|href)="https?://(?!127\.0\.0\.1|localhost)', text) and "@import" not in text,
+        "external resource",
+    )
     csp = page.headers.get("Content-Security-Policy", "")
     check("default-src 'none'" in csp and "script-src" not in csp, f"CSP: {csp}")
     check(page.headers.get("Cache-Control") == "no-store", "login page is cacheable")
@@ -176,7 +187,10 @@ def run(base: str) -> None:
 
     for login, password, what in ((LOGIN, PASSWORD + "x", "wrong password"), ("nobody", PASSWORD, "unknown login")):
         refused = log_in(session, page, login, password)
-        check(refused.status_code == 200 and "Sai tên đăng nhập hoặc mật khẩu" in refused.text, f"{what} not refused: {refused.status_code}")
+        check(
+            refused.status_code == 200 and "Sai tên đăng nhập hoặc mật khẩu" in refused.text,
+            f"{what} not refused: {refused.status_code}",
+        )
         check("Location" not in refused.headers, f"{what} redirected")
         if login == LOGIN:
             check(f'value="{LOGIN}"' in refused.text, "the form forgot the login typed")
@@ -190,7 +204,10 @@ def run(base: str) -> None:
     print(f"ok  login; back at {REDIRECT_URI} with a code (no consent screen)")
 
     bad = exchange(meta, code, pkce()[0])
-    check(bad.status_code == 400 and bad.json().get("error") == "invalid_grant", f"wrong code_verifier accepted: {bad.status_code} {bad.text}")
+    check(
+        bad.status_code == 400 and bad.json().get("error") == "invalid_grant",
+        f"wrong code_verifier accepted: {bad.status_code} {bad.text}",
+    )
     print("ok  wrong code_verifier refused (and the code is spent)")
 
     # A new login for the real exchange (the code above is consumed by the failed attempt).
@@ -201,7 +218,10 @@ def run(base: str) -> None:
     code = code_from(log_in(session, page, LOGIN, PASSWORD), session, state, issuer)
 
     wrong_secret = exchange(meta, code, verifier, secret="not-the-secret")
-    check(wrong_secret.status_code == 401 and wrong_secret.json().get("error") == "invalid_client", f"wrong secret: {wrong_secret.status_code}")
+    check(
+        wrong_secret.status_code == 401 and wrong_secret.json().get("error") == "invalid_client",
+        f"wrong secret: {wrong_secret.status_code}",
+    )
     tokens = exchange(meta, code, verifier)
     check(tokens.status_code == 200, f"token exchange: {tokens.status_code} {tokens.text}")
     tokens = tokens.json()
@@ -213,8 +233,10 @@ def run(base: str) -> None:
     for claim in ("name", "email", "email_verified", "preferred_username"):
         check(claim in claims, f"id_token has no {claim}: {claims}")
     check(not {"role", "roles", "groups", "unit"} & set(claims), f"roles in the id_token: {claims}")
-    print(f"ok  token exchange (client_secret_basic + code_verifier): id_token for {claims['sub']} "
-          f"({claims['name']}, {claims['email']}); {verify_signature(meta, tokens['id_token'])}")
+    print(
+        f"ok  token exchange (client_secret_basic + code_verifier): id_token for {claims['sub']} "
+        f"({claims['name']}, {claims['email']}); {verify_signature(meta, tokens['id_token'])}"
+    )
     print("ok  wrong client secret refused")
 
     bearer = {"Authorization": f"Bearer {tokens['access_token']}"}
@@ -223,7 +245,9 @@ def run(base: str) -> None:
     print(f"ok  userinfo: {me.json()}")
 
     again = exchange(meta, code, verifier)
-    check(again.status_code == 400 and again.json().get("error") == "invalid_grant", f"code reused: {again.status_code}")
+    check(
+        again.status_code == 400 and again.json().get("error") == "invalid_grant", f"code reused: {again.status_code}"
+    )
     revoked = requests.get(meta["userinfo_endpoint"], headers=bearer, timeout=TIMEOUT)
     check(revoked.status_code == 401, f"access token still valid after the code was replayed: {revoked.status_code}")
     print("ok  code cannot be used twice (and its replay revokes the tokens it gave)")
@@ -235,13 +259,19 @@ def run(base: str) -> None:
     check(back.url.startswith(REDIRECT_URI + "?"), f"no single sign-on: {back.status_code} {back.url}")
     code2 = parse_qs(urlsplit(back.url).query)["code"][0]
     posted = exchange(meta, code2, verifier2, post=True)
-    check(posted.status_code == 200 and "id_token" in posted.json(), f"client_secret_post: {posted.status_code} {posted.text}")
+    check(
+        posted.status_code == 200 and "id_token" in posted.json(),
+        f"client_secret_post: {posted.status_code} {posted.text}",
+    )
     print("ok  single sign-on in the same session; client_secret_post accepted")
 
     # PKCE is required.
     refused = follow(requests.Session(), authorize_url(meta, None, "s", "n"), stop_at=REDIRECT_URI)
     query = parse_qs(urlsplit(refused.url).query)
-    check(refused.url.startswith(REDIRECT_URI) and query.get("error") == ["invalid_request"], f"no PKCE accepted: {refused.url}")
+    check(
+        refused.url.startswith(REDIRECT_URI) and query.get("error") == ["invalid_request"],
+        f"no PKCE accepted: {refused.url}",
+    )
     print(f"ok  authorize without PKCE refused: {query['error_description'][0]}")
 
     # RP-initiated logout: the confirmation page, then back at the portal.
@@ -257,7 +287,10 @@ def run(base: str) -> None:
         allow_redirects=False,
         timeout=TIMEOUT,
     )
-    check(done.status_code in (302, 303) and done.headers.get("Location", "").startswith(AFTER_LOGOUT), f"logout: {done.status_code} {done.headers.get('Location')}")
+    check(
+        done.status_code in (302, 303) and done.headers.get("Location", "").startswith(AFTER_LOGOUT),
+        f"logout: {done.status_code} {done.headers.get('Location')}",
+    )
     page = follow(session, authorize_url(meta, pkce()[1], "s", "n"), stop_at=REDIRECT_URI)
     check(page.status_code == 200 and "/interaction/" in page.url, "still signed in after logout")
     print(f"ok  logout: confirmation page, then {done.headers['Location']}; the next authorize asks to log in again")
