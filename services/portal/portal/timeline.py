@@ -66,6 +66,8 @@ def steps(item: dict[str, Any], lang: str) -> list[dict[str, Any]]:
                 "unit": entry.get("unit") or "",
                 "reason": entry.get("reason") or "",
                 "score": entry.get("score"),
+                "passed": entry.get("passed"),
+                "honour": entry.get("honour") or "",
             }
         )
     return out
