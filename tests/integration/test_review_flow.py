@@ -98,13 +98,23 @@ def test_an_initiative_is_recognised_at_all_four_levels(api, review_api, tap, re
     assert requests.get(f"{review_api}/api/v1/certificates/HN-AAAAAAAAAA", timeout=5).status_code == 404
 
     # Every step was announced, contract-valid, routed by the top-level unit.
-    expected = 4 * 2 + 3  # started + recognized per level, nominated three times
+    expected = 4 * 3 + 3  # started, scored and recognized per level, nominated three times
     received = events.drain(expected)
     assert {key.rsplit(".", 1)[1] for key, _ in received} == {"HN"}
     assert all(contract_errors(body) == [] for _, body in received)
     kinds = [body["type"] for _, body in received]
     assert kinds.count("review.started") == 4 and kinds.count("initiative.recognized") == 4
     assert kinds.count("initiative.nominated") == 3
+    # Each level's score once it was final: the one reviewer's at once, a council's with the decision.
+    scored = [body["data"] for _, body in received if body["type"] == "initiative.scored"]
+    assert [(s["level"], s["level_unit"], s["scores"]["scorers"]) for s in scored] == [
+        ("grassroots", UNIT, 1),
+        ("upper", UPPER, 2),
+        ("top", "HN", 2),
+        ("national", "VGCL", 2),
+    ]
+    assert all(s["scores"]["passed"] and s["scores"]["total"] == 8.5 for s in scored)  # 0.3*9 + 0.3*8 + 0.4*8.5
+    assert [s["scores"]["decision_rule"] for s in scored] == ["single", "average", "majority", "majority"]
     recognized = [body for _, body in received if body["type"] == "initiative.recognized"][-1]["data"]
     assert recognized["level"] == "national" and recognized["scores"]["scorers"] == 2
     assert recognized["benefit_vnd_per_year"] == 120_000_000

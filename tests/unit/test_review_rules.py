@@ -143,6 +143,23 @@ def test_a_council_level_without_members_cannot_recognise() -> None:
 
 
 @pytest.mark.parametrize(
+    ("rule", "moment", "scorers", "final"),
+    [
+        ("single", "scored", 1, True),  # nobody else may score: final once cast
+        ("single", "decided", 1, False),  # already announced when scored
+        ("average", "scored", 2, False),  # more council members may still score
+        ("majority", "scored", 3, False),
+        ("average", "decided", 2, True),  # the decision closes the council's scoring
+        ("majority", "decided", 1, True),
+        ("majority", "decided", 0, False),  # decided without any score: nothing to announce
+        ("single", "decided", 0, False),
+    ],
+)
+def test_a_levels_score_is_announced_once_when_final(rule: str, moment: str, scorers: int, final: bool) -> None:
+    assert domain.scoring_final(rule, moment, scorers) is final
+
+
+@pytest.mark.parametrize(
     ("start", "months", "due"),
     [
         (datetime(2026, 1, 31, 9, tzinfo=UTC), 1, datetime(2026, 2, 28, 9, tzinfo=UTC)),

@@ -335,6 +335,9 @@ def score(session: Session, principal: Principal, initiative_id: str, payload: A
         )
     )
     acted(session, case, review, principal, "score", now, **criteria)
+    if domain.scoring_final(rules.decision_rule, "scored", len(cast) + 1):
+        result, _ = current_verdict(session, case, review)
+        events.initiative_scored(session, case, review, result, now)
     return case
 
 
@@ -352,11 +355,14 @@ def decide(session: Session, principal: Principal, initiative_id: str, payload: 
     review.decided_at = now
     review.due_at = review.clock = None
     review.reason = data["reason"]
+    result, size = current_verdict(session, case, review)
     if decision == "recognize":
-        result, size = current_verdict(session, case, review)
         refusal = domain.recognition_refusal(result, size)
         if refusal is not None:
             raise refusal
+    if domain.scoring_final(result.rule, "decided", result.scorers):
+        events.initiative_scored(session, case, review, result, now)  # a council's result, before the decision
+    if decision == "recognize":
         review.status = domain.RECOGNIZED
         certificate = _issue_certificate(session, case, review, now)
         review.certificate_number = certificate.number

@@ -191,6 +191,19 @@ def verdict(rules: Rules, scorecards: Sequence[dict[str, float]], council_size: 
     return Verdict(rules.decision_rule, n, needed, criteria, total, rules.pass_mark, passed and n >= needed)
 
 
+def scoring_final(rule: str, moment: str, scorers: int) -> bool:
+    """Whether a level's scoring becomes final at `moment`, and so is announced (initiative.scored).
+
+    `moment` is "scored" (a scorecard was just cast) or "decided" (the level recognised, rejected
+    or returned it). One reviewer's score is final once cast: nobody else may score that level.
+    A council's result changes with every member's card until the level decides. Once per level
+    and revision, and never for a level that decided without any score.
+    """
+    if scorers == 0:
+        return False
+    return (rule == "single") == (moment == "scored")
+
+
 def recognition_refusal(result: Verdict, council_size: int) -> Conflict | None:
     """Why the scorecard does not allow recognition yet, if it does not."""
     if result.rule != "single" and council_size == 0:

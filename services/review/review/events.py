@@ -54,6 +54,23 @@ def initiative_rejected(session: Session, case: Case, step: LevelReview, by: str
     return _record(session, "initiative.rejected", case, data)
 
 
+def scores_data(result: Verdict) -> dict[str, Any]:
+    """A level's scorecard result as the contracts carry it: no reviewer ids."""
+    return {
+        "decision_rule": result.rule,
+        "scorers": result.scorers,
+        **result.criteria,
+        "total": result.total,
+        "pass_mark": result.pass_mark,
+        "passed": result.passed,
+    }
+
+
+def initiative_scored(session: Session, case: Case, step: LevelReview, result: Verdict, at: datetime) -> dict:
+    data = {**_base(case, step), "scores": scores_data(result), "scored_at": iso(at)}
+    return _record(session, "initiative.scored", case, data)
+
+
 def initiative_recognized(
     session: Session, case: Case, step: LevelReview, certificate: Certificate, result: Verdict, by: str
 ) -> dict:
@@ -67,14 +84,7 @@ def initiative_recognized(
         "confidential": case.confidential,
         "certificate_number": certificate.number,
         "verification_code": certificate.verification_code,
-        "scores": {
-            "decision_rule": result.rule,
-            "scorers": result.scorers,
-            **result.criteria,
-            "total": result.total,
-            "pass_mark": result.pass_mark,
-            "passed": result.passed,
-        },
+        "scores": scores_data(result),
         "benefit_vnd_per_year": case.benefit_vnd_per_year,
         "authors": [{"member_id": a.get("member_id"), "share_percent": a["share_percent"]} for a in case.authors],
         "recognized_by": by,
