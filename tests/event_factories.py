@@ -146,6 +146,33 @@ def review_started(
     return _review("review.started", of, data)
 
 
+def scored(
+    of: dict[str, Any],
+    level: str = "grassroots",
+    total: float = 8.0,
+    passed: bool = True,
+    at: str = "2026-04-18T02:00:00Z",
+) -> dict[str, Any]:
+    data = {
+        **_reviewed(of),
+        "programme": of["data"]["programme"],
+        "level": level,
+        "level_unit": level_unit(of, level),
+        "scores": {
+            "decision_rule": "single",
+            "scorers": 1,
+            "novelty": total,
+            "applicability": total,
+            "benefit": total,
+            "total": total,
+            "pass_mark": 6.0,
+            "passed": passed,
+        },
+        "scored_at": at,
+    }
+    return _review("initiative.scored", of, data)
+
+
 def returned(
     of: dict[str, Any],
     level: str = "grassroots",

@@ -59,6 +59,16 @@ REVIEW_EVENTS = {
     "initiative.nominated",
     "review.deadline_missed",
 }
+# What the submission service consumes (review.events), declared as `receive` operations.
+SUBMISSION_CONSUMES = {
+    "review.started",
+    "initiative.scored",
+    "initiative.returned",
+    "initiative.rejected",
+    "initiative.recognized",
+    "initiative.nominated",
+    "review.deadline_missed",
+}
 AWARDS_EVENTS = {
     "award.granted",
     "remuneration.scheduled",
@@ -826,7 +836,8 @@ def test_asyncapi_channels_and_operations(asyncapi: dict[str, Any]) -> None:
         op["channel"]["$ref"].rsplit("/", 1)[1] for op in asyncapi["operations"].values() if op["action"] == "receive"
     }
     assert sent == set(asyncapi["channels"])
-    assert received == {by_address["initiative.returned.{unit}"][0]}
+    # The submission service follows the whole review lifecycle of its initiatives.
+    assert received == {by_address[f"{event}.{{unit}}"][0] for event in SUBMISSION_CONSUMES}
     description = asyncapi["info"]["description"]
     assert "platform.dlx" in description and "quorum" in description
 

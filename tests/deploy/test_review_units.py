@@ -16,6 +16,17 @@ from tests.deploy.conftest import OVERLAYS
 from tests.deploy.manifests import by_name, of_kind
 from tests.deploy.services import built, consumed_events, service_class
 
+# The review steps the submission service follows for its initiatives' status and history.
+SUBMISSION_FOLLOWS = (
+    "review.started",
+    "initiative.scored",
+    "initiative.returned",
+    "initiative.rejected",
+    "initiative.recognized",
+    "initiative.nominated",
+    "review.deadline_missed",
+)
+
 
 @pytest.fixture(scope="module")
 def plan() -> gen.Plan:
@@ -88,7 +99,7 @@ def test_declared_queues_match_what_the_chassis_declares(rendered, plan: gen.Pla
         (b["spec"]["source"], b["spec"]["destination"], b["spec"]["routingKey"]) for b in of_kind(docs, "Binding")
     }
     consumers = [(f"{i.name}.{event}", "submission", event, i.units) for i in plan.instances for event in gen.EVENTS]
-    consumers.append(("submission.initiative.returned", "review", "initiative.returned", ["*"]))
+    consumers += [(f"submission.{event}", "review", event, ["*"]) for event in SUBMISSION_FOLLOWS]
     for name, source, event, units in consumers:
         exchange = Exchange(f"{source}.events", type="topic")
         chassis = consumer_queue(name, exchange, event, units, plan.delivery_limit)
@@ -115,7 +126,7 @@ def test_the_review_service_consumes_the_events_the_topology_declares() -> None:
     expected = {("submission", event) for event in gen.EVENTS}
     if built("review"):
         assert consumed_events(service_class("review")) == expected
-    assert consumed_events(service_class("submission")) == {("review", "initiative.returned")}
+    assert consumed_events(service_class("submission")) == {("review", event) for event in SUBMISSION_FOLLOWS}
 
 
 def test_every_dedicated_deployment_gets_its_own_database(rendered, plan: gen.Plan) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import uuid
 from datetime import UTC, date, datetime
 from typing import Any
@@ -16,7 +17,7 @@ from chassis.errors import Conflict, Forbidden, NotFound
 from chassis.validation import FieldError, load, validation_failed
 from submission import domain, events
 from submission.catalog import Catalog
-from submission.models import Author, IdempotencyKey, Initiative, Member, Target, Unit
+from submission.models import Author, HistoryEntry, IdempotencyKey, Initiative, Member, Target, Unit
 from submission.schemas import InitiativeContent, InitiativeIn, MemberIn, TargetIn, UnitIn, WithdrawIn
 
 # marshmallow schemas are safe to reuse; building one per request costs more than loading.
@@ -24,6 +25,7 @@ INITIATIVE_IN = InitiativeIn()
 INITIATIVE_CONTENT = InitiativeContent()
 WITHDRAW_IN = WithdrawIn()
 CONTENT_SCALARS = tuple(name for name in INITIATIVE_CONTENT.fields if name != "authors")
+log = logging.getLogger(__name__)
 
 
 def digest(payload: Any) -> str:
@@ -86,9 +88,42 @@ def build_initiative(catalog: Catalog, principal: Principal, payload: Any, now: 
         on_behalf=principal.role == "support_team",
         submitted_at=now,
         updated_at=now,
+        review_level=domain.LEVELS[0],  # it goes to its own grassroots union first
+        reviewing_unit=unit.code,
+        history=[],  # known empty: the submit answer shows it without a query
     )
     _apply_content(ini, data)
     return ini
+
+
+def history_row(ini: Initiative, entry: domain.Entry, event_id: str | None) -> dict[str, Any]:
+    return {
+        "initiative_id": ini.id,
+        "kind": entry.kind,
+        "revision": entry.revision,
+        "level": entry.level,
+        "unit": entry.unit,
+        "at": entry.at,
+        "reason": entry.reason,
+        "score": entry.score,
+        "passed": entry.passed,
+        "honour": entry.honour,
+        "event_id": event_id,
+    }
+
+
+def _own_step(ini: Initiative, kind: str, event: dict[str, Any], reason: str | None = None) -> None:
+    """Submitted, resubmitted or withdrawn: a history row beside the event announcing it."""
+    entry = domain.Entry(kind, ini.updated_at, ini.review_level, ini.reviewing_unit, ini.revision, reason=reason)
+    ini.history.append(HistoryEntry(**history_row(ini, entry, event["id"])))
+
+
+def submitted_rows(inis: list[Initiative], announced: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The first history row of each initiative of a bulk import, for one Core insert."""
+    return [
+        history_row(ini, domain.Entry("submitted", ini.submitted_at, ini.review_level, ini.reviewing_unit, 1), e["id"])
+        for ini, e in zip(inis, announced, strict=True)
+    ]
 
 
 def submit(
@@ -122,7 +157,7 @@ def submit(
                 created_at=now,
             )
         )
-    events.initiative_submitted(session, ini)
+    _own_step(ini, "submitted", events.initiative_submitted(session, ini))
     return ini, False
 
 
@@ -138,49 +173,63 @@ def _changeable(session: Session, principal: Principal, initiative_id: str) -> I
 def withdraw(session: Session, principal: Principal, initiative_id: str, payload: Any) -> Initiative:
     data = load(WITHDRAW_IN, payload)
     ini = _changeable(session, principal, initiative_id)
-    if ini.status == "withdrawn":
+    refusal = domain.withdrawal_refusal(standing(ini))
+    if refusal is not None:
+        raise refusal
+    if ini.status == domain.WITHDRAWN:
         return ini  # withdrawing twice changes nothing and announces nothing
-    if ini.status not in domain.WITHDRAWABLE:
-        raise Conflict(
-            f"An initiative in status {ini.status!r} cannot be withdrawn.",
-            f"Không thể rút sáng kiến đang ở trạng thái {ini.status!r}.",
-        )
-    ini.status = "withdrawn"
+    ini.status = domain.WITHDRAWN
     ini.withdraw_reason = data["reason"]
     ini.updated_at = now_utc()
-    events.initiative_withdrawn(session, ini, principal.sub, principal.role)
+    announced = events.initiative_withdrawn(session, ini, principal.sub, principal.role)
+    _own_step(ini, "withdrawn", announced, ini.withdraw_reason)
     return ini
 
 
 def resubmit(session: Session, principal: Principal, initiative_id: str, payload: Any) -> Initiative:
     data = load(INITIATIVE_CONTENT, payload)
     ini = _changeable(session, principal, initiative_id)
-    if ini.status not in domain.RESUBMITTABLE:
-        raise Conflict(
-            "Only an initiative returned by review can be resubmitted.",
-            "Chỉ sáng kiến bị trả lại để chỉnh sửa mới được nộp lại.",
-        )
+    refusal = domain.resubmission_refusal(ini.status)
+    if refusal is not None:
+        raise refusal
     # The resubmitter need not be an author when the support team acts for them.
     errors = _content_errors(data, principal, local_day(now_utc()))
     if errors:
         raise validation_failed(errors)
     _apply_content(ini, data)
     ini.revision += 1
-    ini.status = "submitted"
+    ini.status = domain.SUBMITTED  # back to the level that returned it, for a new intake
     ini.updated_at = now_utc()
     session.flush()
-    events.initiative_submitted(session, ini)
+    _own_step(ini, "resubmitted", events.initiative_submitted(session, ini))
     return ini
 
 
-def mark_returned(session: Session, data: dict[str, Any]) -> None:
-    """Review returned the initiative to its authors for changes."""
+def standing(ini: Initiative) -> domain.Standing:
+    return domain.Standing(ini.status, ini.revision, ini.review_level, ini.reviewing_unit, ini.recognized_level)
+
+
+def follow_review(session: Session, event: dict[str, Any]) -> None:
+    """A review event: the initiative's history gains its step, its status follows if in order.
+
+    An initiative this service does not know is not one of its own (it never will be: the
+    initiative starts here), so the event is ignored, not retried.
+    """
+    data = event["data"]
     ini = session.get(Initiative, data["initiative_id"], with_for_update=True)
-    if ini is None or ini.status == "withdrawn":
+    if ini is None:
+        log.info("ignoring %s %s for an initiative not submitted here", event["type"], event["id"])
         return
-    ini.status = "returned"
-    ini.return_reason = data["reason"]
-    ini.updated_at = now_utc()
+    step, entries = domain.review_step(event["type"], data, ini.path_codes)
+    before = standing(ini)
+    after = domain.after_review_step(before, step)
+    ini.recognized_level = after.recognized_level
+    if (after.status, after.level, after.unit) != (before.status, before.level, before.unit):
+        ini.status, ini.review_level, ini.reviewing_unit = after.status, after.level, after.unit
+        ini.updated_at = now_utc()
+        if step.kind == "returned":
+            ini.return_reason = data["reason"]
+    session.add_all(HistoryEntry(**history_row(ini, entry, event["id"])) for entry in entries)
 
 
 def register_target(session: Session, principal: Principal, payload: Any) -> Target:

@@ -10,6 +10,7 @@ from sqlalchemy import (
     Boolean,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -121,8 +122,20 @@ class Initiative(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     return_reason: Mapped[str | None] = mapped_column(Text)
     withdraw_reason: Mapped[str | None] = mapped_column(Text)
+    # Where review has it (domain.Standing): the level and unit reviewing it now, or that
+    # decided last; null for initiatives submitted before the lifecycle was followed.
+    review_level: Mapped[str | None] = mapped_column(String(12))
+    reviewing_unit: Mapped[str | None] = mapped_column(String(64))
+    recognized_level: Mapped[str | None] = mapped_column(String(12))  # the highest level that recognised it
     authors: Mapped[list[Author]] = relationship(
         order_by="Author.position", lazy="selectin", cascade="all, delete-orphan"
+    )
+    # Read for one initiative only (lists leave it alone): loaded when first touched.
+    history: Mapped[list[HistoryEntry]] = relationship(
+        primaryjoin="Initiative.id == foreign(HistoryEntry.initiative_id)",
+        order_by="HistoryEntry.id",
+        lazy="select",
+        cascade="all, delete-orphan",
     )
 
     @property
@@ -144,6 +157,31 @@ class Initiative(Base):
         ),
         Index("ix_initiatives_programme_phase", "programme", "phase"),
     )
+
+
+class HistoryEntry(Base):
+    """One step of an initiative's life: submitted, resubmitted, withdrawn, or a review step.
+
+    Append-only, written only in a transaction that holds its initiative's row (lock). No
+    foreign key: the log can be archived or pruned on its own, and an initiative's rows can be
+    cleared (tests truncate `initiatives` alone) without it.
+    """
+
+    __tablename__ = "initiative_history"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+    initiative_id: Mapped[str] = mapped_column(String(36))
+    kind: Mapped[str] = mapped_column(String(20))  # domain.HISTORY_KINDS
+    revision: Mapped[int | None] = mapped_column(Integer)  # null when the event does not say
+    level: Mapped[str | None] = mapped_column(String(12))
+    unit: Mapped[str | None] = mapped_column(String(64))  # the reviewing unit (or where it was sent)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))  # when it happened (the event's time)
+    reason: Mapped[str | None] = mapped_column(Text)
+    score: Mapped[float | None] = mapped_column(Float)  # scored: the level's total, 0..10
+    passed: Mapped[bool | None] = mapped_column(Boolean)  # scored: whether the total passed
+    honour: Mapped[str | None] = mapped_column(String(24))  # nominated: the honour proposed
+    event_id: Mapped[str | None] = mapped_column(String(100))  # the event that announced it
+
+    __table_args__ = (Index("ix_initiative_history_initiative", "initiative_id", "at"),)
 
 
 class Author(Base):

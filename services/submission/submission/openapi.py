@@ -8,10 +8,13 @@ from typing import Any
 from chassis.openapi import document as build_document
 from chassis.openapi import errors, json_body, path, query
 from submission import schemas
+from submission.domain import STATUSES
 
 SCHEMAS = (  # nested schemas after what they nest
     "InitiativeIn",
     "InitiativeContent",
+    "HistoryEntryOut",
+    "InitiativeItemOut",
     "InitiativeOut",
     "InitiativePage",
     "WithdrawIn",
@@ -28,12 +31,13 @@ SCHEMAS = (  # nested schemas after what they nest
 )
 WRITE = (400, 401, 403, 413, 415, 422, 503)
 LIST_INITIATIVES = [
-    query("unit", "Subtree root (default: the caller's unit)"),
     query(
-        "status", "submitted | returned | withdrawn", {"type": "string", "enum": ["submitted", "returned", "withdrawn"]}
+        "unit",
+        "Subtree root: a unit code, its initiatives and those of every unit below it (default: the caller's unit)",
     ),
+    query("status", " | ".join(STATUSES), {"type": "string", "enum": list(STATUSES)}),
     query("programme", "Programme code"),
-    query("phase", "Phase code"),
+    query("phase", "Phase code (of the programme)"),
     query("limit", "Page size, 1–200", {"type": "integer", "minimum": 1, "maximum": 200}),
     query("cursor", "`next_cursor` of the previous page"),
 ]
@@ -58,7 +62,7 @@ def _operations() -> dict[str, dict[str, Any]]:
                 "responses": {"201": {"description": "Accepted", **json_body("InitiativeOut")}, **errors(*WRITE, 409)},
             },
             "get": {
-                "summary": "List initiatives of a unit subtree, newest first",
+                "summary": "List initiatives of a unit subtree, newest first (status and level, not the history)",
                 "security": secured,
                 "parameters": LIST_INITIATIVES,
                 "responses": {"200": {"description": "A page", **json_body("InitiativePage")}, **errors(401, 403, 422)},
@@ -93,7 +97,7 @@ def _operations() -> dict[str, dict[str, Any]]:
         },
         "/api/v1/initiatives/{initiative_id}": {
             "get": {
-                "summary": "One initiative",
+                "summary": "One initiative, with its status, review level and unit, and its history oldest first",
                 "security": secured,
                 "parameters": [path("initiative_id", "uuid")],
                 "responses": {
@@ -104,7 +108,7 @@ def _operations() -> dict[str, dict[str, Any]]:
         },
         "/api/v1/initiatives/{initiative_id}/withdraw": {
             "post": {
-                "summary": "Withdraw an initiative (rút sáng kiến)",
+                "summary": "Withdraw an initiative (rút sáng kiến): 409 once recognised or rejected",
                 "security": secured,
                 "parameters": [path("initiative_id", "uuid")],
                 "requestBody": {"required": False, **json_body("WithdrawIn")},

@@ -16,7 +16,7 @@ from chassis.validation import FieldError, int_arg, validation_failed
 from submission import domain
 from submission.models import Author, Initiative, Member, Programme, Target, Unit
 
-STATUSES = ("submitted", "returned", "withdrawn")
+STATUSES = domain.STATUSES
 
 
 def get_initiative(session: Session, principal: Principal, initiative_id: str) -> Initiative:

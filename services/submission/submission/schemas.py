@@ -8,7 +8,7 @@ from decimal import Decimal
 from marshmallow import Schema, ValidationError, fields, validate
 
 from chassis.validation import Pattern
-from submission.domain import FIELDS
+from submission.domain import FIELDS, HISTORY_KINDS, LEVELS, STATUSES, in_order
 
 MAX_TEXT = 20_000
 
@@ -77,10 +77,46 @@ class AuthorOut(Schema):
     share_percent = fields.Float()
 
 
-class InitiativeOut(Schema):
+LEVEL = validate.OneOf(LEVELS)
+
+
+class HistoryEntryOut(Schema):
+    """One step of the initiative's life, as its authors' timeline shows it."""
+
+    kind = fields.String(
+        validate=validate.OneOf(HISTORY_KINDS),
+        metadata={
+            "description": "submitted, resubmitted or withdrawn here; received (at the next level, after a "
+            "nomination), accepted (review.started), scored, returned, rejected, recognized, nominated or "
+            "deadline_missed by review"
+        },
+    )
+    revision = fields.Integer(allow_none=True, metadata={"description": "Revision of the content it concerns"})
+    level = fields.String(allow_none=True, validate=LEVEL, metadata={"description": "Review level"})
+    unit = fields.String(allow_none=True, metadata={"description": "Code of the reviewing unit at that level"})
+    at = UtcDateTime(metadata={"description": "When it happened"})
+    reason = fields.String(allow_none=True, metadata={"description": "Why (returned, rejected, nominated, withdrawn)"})
+    score = fields.Float(allow_none=True, metadata={"description": "scored: the level's total, 0–10"})
+    passed = fields.Boolean(allow_none=True, metadata={"description": "scored: whether it reached the pass mark"})
+    honour = fields.String(allow_none=True, metadata={"description": "nominated: the honour proposed"})
+    event_id = fields.String(allow_none=True, metadata={"description": "The event that announced it"})
+
+
+class InitiativeItemOut(Schema):
+    """An initiative in a list: everything but its history."""
+
     id = fields.String()
     revision = fields.Integer()
-    status = fields.String()
+    status = fields.String(validate=validate.OneOf(STATUSES))
+    review_level = fields.String(
+        allow_none=True,
+        validate=LEVEL,
+        metadata={"description": "The review level that has it now (or decided last)"},
+    )
+    reviewing_unit = fields.String(allow_none=True, metadata={"description": "The unit reviewing it at that level"})
+    recognized_level = fields.String(
+        allow_none=True, validate=LEVEL, metadata={"description": "The highest level that recognised it"}
+    )
     programme = fields.String()
     phase = fields.String()
     unit = fields.String()
@@ -107,8 +143,19 @@ class InitiativeOut(Schema):
     withdraw_reason = fields.String(allow_none=True)
 
 
+class InitiativeOut(InitiativeItemOut):
+    """One initiative with its history, oldest step first."""
+
+    history = fields.Method(
+        "_history", metadata={"type": "array", "items": {"$ref": "#/components/schemas/HistoryEntryOut"}}
+    )
+
+    def _history(self, ini: object) -> list[dict]:
+        return HISTORY_ENTRY.dump(in_order(getattr(ini, "history", [])), many=True)
+
+
 class InitiativePage(Schema):
-    items = fields.List(fields.Nested(InitiativeOut))
+    items = fields.List(fields.Nested(InitiativeItemOut))
     next_cursor = fields.String(allow_none=True)
 
 
@@ -192,3 +239,6 @@ class BulkResult(Schema):
     duplicates = fields.Integer()
     rejected = fields.Integer()
     rejected_rows = fields.List(fields.Nested(BulkRowError))
+
+
+HISTORY_ENTRY = HistoryEntryOut()

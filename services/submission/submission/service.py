@@ -18,7 +18,8 @@ MAX_UPLOAD_BYTES = 200 * 1024 * 1024
 
 
 # Built once: constructing a marshmallow schema costs more than dumping with it.
-INITIATIVE = schemas.InitiativeOut()
+INITIATIVE = schemas.InitiativeOut()  # with its history
+INITIATIVE_ITEM = schemas.InitiativeItemOut()  # in lists: status and level, no history
 UNIT = schemas.UnitOut()
 PROGRAMME = schemas.ProgrammeOut()
 TARGET = schemas.TargetOut()
@@ -72,7 +73,7 @@ class SubmissionService(PlatformService):
         principal = self.auth.principal(request)
         with self.db.read() as session:
             items, cursor = queries.list_initiatives(session, principal, request.args)
-            body = {"items": INITIATIVE.dump(items, many=True), "next_cursor": cursor}
+            body = {"items": INITIATIVE_ITEM.dump(items, many=True), "next_cursor": cursor}
         return json_response(body)
 
     @api("GET", "/api/v1/initiatives/<uuid:initiative_id>")
@@ -165,7 +166,40 @@ class SubmissionService(PlatformService):
         with self.db.read() as session:
             return json_response(MEMBER.dump(queries.get_member(session, principal, member_id)))
 
+    # The review lifecycle of its initiatives (commands.follow_review; the rules: domain.after_review_step).
+    # One queue per event type: they may overtake each other, which the rules allow for.
+
+    @unit_event_handler("review", "review.started")
+    @idempotent(SERVICE)
+    def on_review_started(self, session: Any, event: dict[str, Any]) -> None:
+        commands.follow_review(session, event)
+
+    @unit_event_handler("review", "initiative.scored")
+    @idempotent(SERVICE)
+    def on_initiative_scored(self, session: Any, event: dict[str, Any]) -> None:
+        commands.follow_review(session, event)
+
     @unit_event_handler("review", "initiative.returned")
     @idempotent(SERVICE)
     def on_initiative_returned(self, session: Any, event: dict[str, Any]) -> None:
-        commands.mark_returned(session, event["data"])
+        commands.follow_review(session, event)
+
+    @unit_event_handler("review", "initiative.rejected")
+    @idempotent(SERVICE)
+    def on_initiative_rejected(self, session: Any, event: dict[str, Any]) -> None:
+        commands.follow_review(session, event)
+
+    @unit_event_handler("review", "initiative.recognized")
+    @idempotent(SERVICE)
+    def on_initiative_recognized(self, session: Any, event: dict[str, Any]) -> None:
+        commands.follow_review(session, event)
+
+    @unit_event_handler("review", "initiative.nominated")
+    @idempotent(SERVICE)
+    def on_initiative_nominated(self, session: Any, event: dict[str, Any]) -> None:
+        commands.follow_review(session, event)
+
+    @unit_event_handler("review", "review.deadline_missed")
+    @idempotent(SERVICE)
+    def on_review_deadline_missed(self, session: Any, event: dict[str, Any]) -> None:
+        commands.follow_review(session, event)
