@@ -9,6 +9,7 @@ from typing import Any
 
 from nameko.extensions import ENTRYPOINT_EXTENSIONS_ATTR
 
+from chassis.config import SETTINGS, Setting
 from chassis.handler import UnitEventHandler
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -18,6 +19,7 @@ TARGETS = {
     "review": "review.service:ReviewService",
     "awards": "awards.service:AwardsService",
     "notify": "notify.service:NotifyService",
+    "portal": "portal.service:PortalService",
 }
 
 
@@ -41,3 +43,21 @@ def consumed_events(cls: Any) -> set[tuple[str, str]]:
             if isinstance(ext, UnitEventHandler):
                 found.add((ext.source_service, ext.event_type))
     return found
+
+
+def known_settings(service: str) -> set[str]:
+    """The variables a service reads: the chassis' settings and those of its own `<service>.settings`
+    module, if it has one (the portal's PORTAL_*, OIDC_*, UPSTREAM_*)."""
+    service_class(service)
+    try:
+        module = importlib.import_module(f"{service}.settings")
+    except ModuleNotFoundError:
+        return set(SETTINGS)
+    own = {
+        s.name
+        for value in vars(module).values()
+        if isinstance(value, dict)
+        for s in value.values()
+        if isinstance(s, Setting)
+    }
+    return set(SETTINGS) | own

@@ -6,9 +6,9 @@ import re
 
 import pytest
 
-from chassis.config import SETTINGS
 from tests.deploy.conftest import OVERLAYS
-from tests.deploy.manifests import of_kind
+from tests.deploy.manifests import by_name, of_kind, service_of
+from tests.deploy.services import known_settings
 
 # Read by chassis.run, or composed into <SERVICE>_DATABASE_URL in the pod spec.
 EXTRA = re.compile(r"^(LOG_LEVEL|[A-Z]+_DB_(HOST|PORT|NAME))$")
@@ -16,15 +16,22 @@ EXTRA = re.compile(r"^(LOG_LEVEL|[A-Z]+_DB_(HOST|PORT|NAME))$")
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_config_keys_are_known_settings(rendered, overlay: str) -> None:
-    service_maps = [c for c in of_kind(rendered[overlay], "ConfigMap") if c["metadata"]["name"] != "grafana-dashboards"]
+    """Each key a workload gets from a ConfigMap is a setting of the chassis or of its own service."""
+    docs = rendered[overlay]
+    maps = by_name(docs, "ConfigMap")
+    service_maps = {name for name in maps if name != "grafana-dashboards"}
     assert service_maps
-    unknown = {
-        (c["metadata"]["name"], key)
-        for c in service_maps
-        for key in c["data"]
-        if key not in SETTINGS and not EXTRA.match(key)
-    }
+    used, unknown = set(), set()
+    for workload in [d for d in docs if d["kind"] in ("Deployment", "Job")]:
+        known = known_settings(service_of(workload))
+        for source in workload["spec"]["template"]["spec"]["containers"][0].get("envFrom", []):
+            if "configMapRef" in source:
+                name = source["configMapRef"]["name"]
+                used.add(name)
+                unknown |= {(name, key) for key in maps[name]["data"] if key not in known and not EXTRA.match(key)}
     assert unknown == set()
+    # No ConfigMap that no workload reads (its keys would be checked against nothing).
+    assert service_maps <= used
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)

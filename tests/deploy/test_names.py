@@ -119,7 +119,10 @@ def test_every_secret_referenced_is_documented(rendered, overlay: str) -> None:
         for container in pod["containers"]:
             secrets |= {s["secretRef"]["name"] for s in container.get("envFrom", []) if "secretRef" in s}
             secrets |= {e["valueFrom"]["secretKeyRef"]["name"] for e in container.get("env", []) if "valueFrom" in e}
+        secrets |= {v["secret"]["secretName"] for v in pod.get("volumes", []) if "secret" in v}
     for ta in of_kind(rendered[overlay], "TriggerAuthentication"):
         secrets |= {ref["name"] for ref in ta["spec"]["secretTargetRef"]}
+    for ingress in of_kind(rendered[overlay], "Ingress"):
+        secrets |= {tls["secretName"] for tls in ingress["spec"].get("tls", [])}
     assert secrets
     assert [s for s in sorted(secrets) if f"`{s}`" not in readme] == []

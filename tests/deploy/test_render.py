@@ -42,6 +42,8 @@ EXPECTED_KINDS = {
     "Database",
     "PodMonitor",
     "PrometheusRule",
+    # The portal: the one public address.
+    "Ingress",
 }
 
 
@@ -93,14 +95,14 @@ def test_prod_is_the_production_shape(rendered) -> None:
     docs = rendered["prod"]
     assert by_name(docs, "RabbitmqCluster")["rabbitmq"]["spec"]["replicas"] == 3
     clusters = by_name(docs, "Cluster")
-    assert {"submission-db", "review-db", "awards-db", "notify-db"} <= set(clusters)
+    assert {"submission-db", "review-db", "awards-db", "notify-db", "portal-db"} <= set(clusters)
     assert {c["spec"]["instances"] for c in clusters.values()} == {3}
     assert {p["spec"]["instances"] for p in of_kind(docs, "Pooler")} == {2}
     deployments = by_name(docs, "Deployment")
     hpas = {h["spec"]["scaleTargetRef"]["name"]: h for h in of_kind(docs, "HorizontalPodAutoscaler")}
     scaled = {s["spec"]["scaleTargetRef"]["name"] for s in of_kind(docs, "ScaledObject")}
     # The HTTP services KEDA does not scale have an HPA, which owns their replica count.
-    assert set(hpas) == {"submission", "awards"}
+    assert set(hpas) == {"submission", "awards", "portal"}
     assert set(hpas) <= set(deployments) and not set(hpas) & scaled
     for name in hpas:
         assert "replicas" not in deployments[name]["spec"], name
@@ -119,7 +121,7 @@ def test_dev_is_one_replica_and_small(rendered) -> None:
     assert {p["spec"]["instances"] for p in of_kind(docs, "Pooler")} == {1}
     scaled = {s["spec"]["scaleTargetRef"]["name"] for s in of_kind(docs, "ScaledObject")}
     fixed = {n: d["spec"].get("replicas") for n, d in by_name(docs, "Deployment").items() if n not in scaled}
-    assert fixed == {"submission": 1, "awards": 1, "notify": 1}
+    assert fixed == {"submission": 1, "awards": 1, "notify": 1, "portal": 1}
     assert {(s["spec"]["minReplicaCount"], s["spec"]["maxReplicaCount"]) for s in of_kind(docs, "ScaledObject")} == {
         (1, 1)
     }

@@ -109,13 +109,18 @@ def test_each_service_user_may_do_what_its_code_does_and_no_more(docs) -> None:
     for deployment in of_kind(docs, "Deployment"):
         service = service_of(deployment)
         (container,) = deployment["spec"]["template"]["spec"]["containers"]
+        mine = [c for c in everything if c.service == service]
+        own_exchange = published_exchange(service)
+        if not mine and own_exchange is None:
+            # Neither consumes nor publishes (the portal): no broker credentials, no user at all.
+            assert "AMQP_URI" not in {e["name"] for e in container.get("env", [])}, service
+            assert service not in users and service not in permissions, service
+            continue
         (uri,) = [e["valueFrom"]["secretKeyRef"] for e in container["env"] if e["name"] == "AMQP_URI"]
         assert users[service]["spec"]["importCredentialsSecret"]["name"] == uri["name"] == f"{service}-amqp"
         allowed = {verb: re.compile(pattern) for verb, pattern in permissions[service].items()}
-        mine = [c for c in everything if c.service == service]
         own_queues = {c.queue.name for c in mine} | {f"{c.queue.name}.dlq" for c in mine}
         bound = {f"{c.source}.events" for c in mine} | {DEAD_LETTER_EXCHANGE}
-        own_exchange = published_exchange(service)
 
         def may(verb: str, name: str, allowed: dict[str, re.Pattern[str]] = allowed) -> bool:
             return bool(allowed[verb].search(name))

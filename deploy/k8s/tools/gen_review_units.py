@@ -11,6 +11,9 @@ Queues, dead-letter queues and bindings are declared up front (topology.yaml) wi
 the chassis declares, the databases too (databases.yaml), and the review pooler is sized for the
 deployments (a server pool per database) and their maxima (database-sizing.yaml).
 
+The portal's gateway routes each top-level unit's review calls to its deployment: the generator
+also writes base/portal/review-upstreams.env (UPSTREAM_REVIEW=HN=http://review-hn,...,*=http://review).
+
 Each instance has names of its own before kustomize sees them: one base reused under several name
 suffixes leaves kustomize unable to resolve the instances' references once an overlay renames again.
 """
@@ -33,6 +36,8 @@ from unit_registry import NATIONAL_UNIT, REPO_ROOT, top_unit_codes
 PLAN_FILE = REPO_ROOT / "deploy" / "k8s" / "review-units.yaml"
 OUT_DIR = REPO_ROOT / "deploy" / "k8s" / "base" / "review" / "instances"
 TEMPLATE_DIR = REPO_ROOT / "deploy" / "k8s" / "base" / "review" / "template"
+# The portal's list of review deployments (its ConfigMap portal-config merges it).
+PORTAL_UPSTREAMS_FILE = REPO_ROOT / "deploy" / "k8s" / "base" / "portal" / "review-upstreams.env"
 INSTANCE_LABEL = "app.kubernetes.io/instance"
 TEMPLATE_CONFIG_MAP = "review-instance"
 SERVICE = "review"
@@ -276,6 +281,13 @@ def render(plan: Plan, template: list[dict[str, Any]] | None = None) -> dict[str
     return files
 
 
+def portal_upstreams(plan: Plan) -> str:
+    """The portal's UPSTREAM_REVIEW: each dedicated unit's Service (port 80), then `*` the catch-all."""
+    pairs = [f"{inst.units[0]}=http://{inst.name}" for inst in plan.instances if inst.name != SERVICE]
+    pairs.append(f"*=http://{SERVICE}")
+    return HEADER + "UPSTREAM_REVIEW=" + ",".join(pairs) + "\n"
+
+
 def stale(files: dict[str, str], out_dir: Path) -> list[str]:
     """Paths that differ from, are missing from or are extra to what `render` produced."""
     present = {str(p.relative_to(out_dir)) for p in out_dir.rglob("*") if p.is_file()} if out_dir.exists() else set()
@@ -296,14 +308,20 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--check", action="store_true", help="report out-of-date files instead of writing")
     args = parser.parse_args(argv)
-    files = render(load_plan())
+    plan = load_plan()
+    files = render(plan)
+    upstreams = portal_upstreams(plan)
     if args.check:
-        outdated = stale(files, OUT_DIR)
+        outdated = [str(OUT_DIR.relative_to(REPO_ROOT) / path) for path in stale(files, OUT_DIR)]
+        if not PORTAL_UPSTREAMS_FILE.exists() or PORTAL_UPSTREAMS_FILE.read_text(encoding="utf-8") != upstreams:
+            outdated.append(str(PORTAL_UPSTREAMS_FILE.relative_to(REPO_ROOT)))
         for path in outdated:
-            print(f"out of date: {OUT_DIR.relative_to(REPO_ROOT) / path}", file=sys.stderr)
+            print(f"out of date: {path}", file=sys.stderr)
         return 1 if outdated else 0
     write(files, OUT_DIR)
+    PORTAL_UPSTREAMS_FILE.write_text(upstreams, encoding="utf-8")
     print(f"wrote {len(files)} files under {OUT_DIR.relative_to(REPO_ROOT)}")
+    print(f"wrote {PORTAL_UPSTREAMS_FILE.relative_to(REPO_ROOT)}")
     return 0
 
 
