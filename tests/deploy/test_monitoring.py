@@ -36,6 +36,8 @@ REQUIRED_ALERTS = {
     "ServiceNotReady",
     # With the awards service: its daily job (remuneration due, rules of ended periods, gauges).
     "AwardsDailyJobStale",
+    # With the portal: people cannot log in.
+    "PortalLoginFailing",
 }
 # Gauges every replica computes from the same database: summing them over pods multiplies them.
 PER_REPLICA_COPIES = {
@@ -217,6 +219,19 @@ def test_the_awards_daily_alert_watches_a_real_timer(alerts) -> None:
     assert any(isinstance(e, Timer) for e in getattr(method, ENTRYPOINT_EXTENSIONS_ATTR, ()))
 
 
+def test_the_portal_login_alert_watches_its_login_entrypoints(alerts) -> None:
+    """`login` and `callback` are the portal's HTTP entrypoints of a login; the chassis counts each by
+    method name with the response's status."""
+    (rule,) = [a for a in alerts if a["alert"] == "PortalLoginFailing"]
+    names = set(re.findall(r'entrypoint=~"([\w|]+)"', rule["expr"]))
+    assert names == {"login|callback"}
+    cls = service_class("portal")
+    for name in ("login", "callback"):
+        urls = {getattr(e, "url", None) for e in getattr(getattr(cls, name), ENTRYPOINT_EXTENSIONS_ATTR, ())}
+        assert urls - {None}, name
+    assert 'service="portal"' in rule["expr"]
+
+
 def test_gauges_copied_in_every_replica_are_never_summed_over_pods() -> None:
     offenders = [
         expr
@@ -231,3 +246,20 @@ def test_the_metric_check_notices_a_wrong_name() -> None:
     known = set(exported()) | set(SOURCES["external"])
     assert "entrypoint_calls_total" in known and "review_open_items" in known
     assert metric_names("sum(rate(entrypoint_call_total[5m]))") - known == {"entrypoint_call_total"}
+
+
+def test_the_portal_runbook_covers_its_operations() -> None:
+    """What an operator of a new installation needs: the keys, the first admin, machine clients."""
+    # Commands split over lines with a backslash read as one.
+    raw = (ROOT / "docs" / "runbooks" / "portal.md").read_text(encoding="utf-8")
+    text = " ".join(raw.replace("\\\n", " ").split())
+    for needle in (
+        "openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048",
+        "python -m portal.cli grant --person <subject> --role national_admin --unit VGCL",
+        "python -m portal.cli client",
+        "PORTAL_TOKEN_SECONDS",
+        "portal-signing-key",
+        "portal-oidc",
+        "# PortalLoginFailing",
+    ):
+        assert needle in text, needle

@@ -21,8 +21,11 @@ from typing import Any
 OUT_DIR = Path(__file__).resolve().parents[1] / "components" / "monitoring" / "dashboards"
 REVIEW = r'service=~"review(-[a-z0-9]+)?"'
 REVIEW_QUEUES = r'queue=~"review(-[a-z0-9]+)?\\.initiative\\..+"'
-SERVICES = r'deployment=~"(submission|review|awards|notify)(-[a-z0-9]+)?"'
+SERVICES = r'deployment=~"(submission|review|awards|notify|portal)(-[a-z0-9]+)?"'
 SUBMITTED = 'service="submission", entrypoint="submit_initiative", status="201"'
+# The portal's gateway: one entrypoint per HTTP method (proxy_get, proxy_post, ...).
+GATEWAY = 'service="portal", entrypoint=~"proxy_.+"'
+LOGINS = 'service="portal", entrypoint=~"login|callback"'
 # Deliveries that ended either way: `gone` (settled elsewhere) is neither a success nor a failure.
 ATTEMPTS = 'outcome=~"sent|failed|parked"'
 FAILURES = 'outcome=~"failed|parked"'
@@ -328,7 +331,7 @@ DASHBOARDS = [
                 [
                     (
                         "sum by (app_kubernetes_io_instance) "
-                        '(up{app_kubernetes_io_name=~"submission|review|awards|notify"})',
+                        '(up{app_kubernetes_io_name=~"submission|review|awards|notify|portal"})',
                         "{{app_kubernetes_io_instance}}",
                     )
                 ],
@@ -336,6 +339,58 @@ DASHBOARDS = [
             Panel(
                 "Ready replicas by deployment",
                 [(f"kube_deployment_status_replicas_available{{{SERVICES}}}", "{{deployment}}")],
+            ),
+        ],
+    ),
+    Dashboard(
+        "sangkien-portal",
+        "Sáng kiến: portal",
+        "The front door: requests by status, the /api/v1 gateway's answers and latency, logins at the "
+        "OpenID Connect provider, machine clients' tokens and the JWKS the services read.",
+        [
+            Panel(
+                "Gateway answers by status",
+                [(f"sum by (status) (rate(entrypoint_calls_total{{{GATEWAY}}}[5m]))", "{{status}}")],
+                "reqps",
+                description="`error`: a service did not answer within UPSTREAM_TIMEOUT_SECONDS (503), or no such path.",
+            ),
+            Panel("Gateway latency", _quantiles(GATEWAY), "s"),
+            Panel(
+                "Logins by step and status",
+                [
+                    (
+                        f"sum by (entrypoint, status) (rate(entrypoint_calls_total{{{LOGINS}}}[5m]))",
+                        "{{entrypoint}} {{status}}",
+                    )
+                ],
+                "reqps",
+                description="login: 302 to the provider; callback: 303 logged in, 400 refused (PortalLoginFailing).",
+            ),
+            Panel(
+                "Pages by status",
+                [
+                    (
+                        'sum by (status) (rate(entrypoint_calls_total{service="portal", '
+                        'entrypoint!~"proxy_.+|login|callback|jwks|oauth_token|prometheus_metrics|healthz|readyz"}[5m]))',
+                        "{{status}}",
+                    )
+                ],
+                "reqps",
+            ),
+            Panel(
+                "Machine clients' tokens and JWKS reads",
+                [
+                    (
+                        'sum by (entrypoint, status) (rate(entrypoint_calls_total{service="portal", '
+                        'entrypoint=~"oauth_token|jwks"}[5m]))',
+                        "{{entrypoint}} {{status}}",
+                    )
+                ],
+                "reqps",
+            ),
+            Panel(
+                "Ready portal replicas",
+                [('kube_deployment_status_replicas_available{deployment="portal"}', "ready")],
             ),
         ],
     ),
