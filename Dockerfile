@@ -7,6 +7,8 @@
 # Exact patch release of the base, the same Debian (bookworm) the project is tested on.
 # Pin the digest too where a registry is reachable: FROM python:3.11.14-slim-bookworm@sha256:...
 ARG PYTHON_IMAGE=python:3.11.14-slim-bookworm
+# Only runs npm for the portal's front-end packages (Swagger UI); nothing of it reaches the image but them.
+ARG NODE_IMAGE=node:22.12.0-bookworm-slim
 
 # --- build: the locked runtime dependencies in a virtual environment -------------------
 FROM ${PYTHON_IMAGE} AS build
@@ -18,6 +20,20 @@ RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml
         > runtime.txt \
     && python -m venv /opt/venv \
     && /opt/venv/bin/pip install --constraint requirements.lock --requirement runtime.txt
+
+# --- assets: the portal's pinned npm packages, served by the portal itself (no CDN) -----
+# services/portal/assets/package-lock.json pins them; runtime dependencies only (not axe-core, which
+# the browser tests use), no install scripts (the packages need none; scarf's only reports usage).
+# For any other service this stage leaves /out empty and the COPY below adds nothing.
+FROM ${NODE_IMAGE} AS assets
+ARG SERVICE
+WORKDIR /src
+COPY services/portal/assets/package.json services/portal/assets/package-lock.json ./
+RUN mkdir -p /out \
+    && if [ "${SERVICE}" = portal ]; then \
+         SCARF_ANALYTICS=false npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
+         && mkdir -p /out/services/portal/assets && mv node_modules /out/services/portal/assets/; \
+       fi
 
 # --- runtime: the venv, the chassis, one service and the event contracts ---------------
 FROM ${PYTHON_IMAGE} AS runtime
@@ -31,6 +47,8 @@ WORKDIR /app
 COPY libs/chassis/chassis libs/chassis/chassis
 COPY contracts contracts
 COPY services/${SERVICE} services/${SERVICE}
+# The portal's services/portal/assets/node_modules (Swagger UI at /static/vendor/...); else nothing.
+COPY --from=assets /out/ ./
 # The root filesystem is read-only at run time: compile now, write nothing later.
 RUN /opt/venv/bin/python -m compileall -q libs services
 ENV PATH=/opt/venv/bin:$PATH \

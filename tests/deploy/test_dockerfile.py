@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import importlib.metadata
+import json
 import re
 import sys
 import tomllib
@@ -11,7 +12,7 @@ import tomllib
 from packaging.requirements import Requirement
 
 from tests.deploy.conftest import ROOT
-from tests.deploy.services import TARGETS, built
+from tests.deploy.services import TARGETS, built, service_class
 
 DOCKERFILE = (ROOT / "Dockerfile").read_text(encoding="utf-8")
 
@@ -116,3 +117,30 @@ def test_the_image_installs_what_every_service_imports() -> None:
                         missing.add(f"{path.relative_to(ROOT)}: {top}")
     assert sorted(missing) == []
     assert {"matplotlib", "jinja2", "requests", "openpyxl"} <= installed
+
+
+def test_the_portal_image_ships_the_front_end_files_it_serves() -> None:
+    """The portal serves Swagger UI itself (/static/vendor/..., no CDN) from
+    services/portal/assets/node_modules, which is not in the repository: the image installs the
+    locked npm packages there in a stage of its own, and each file served comes from a runtime one."""
+    stages = [line.split()[-1] for line in LINES if line.startswith("FROM ")]
+    assert "assets" in stages
+    text = " ".join(LINES)
+    assert "COPY services/portal/assets/package.json services/portal/assets/package-lock.json ./" in LINES
+    assert "npm ci --omit=dev --ignore-scripts" in text
+    assert "mv node_modules /out/services/portal/assets/" in text
+    # Into the runtime stage, relative to the repository layout it keeps under /app.
+    runtime = LINES[LINES.index(next(line for line in LINES if line.endswith(" AS runtime"))) :]
+    assert runtime.index("WORKDIR /app") < runtime.index("COPY --from=assets /out/ ./")
+    service_class("portal")
+    from portal.service import ASSETS, VENDOR
+
+    assert ASSETS == ROOT / "services" / "portal" / "assets" / "node_modules"
+    package = json.loads((ROOT / "services/portal/assets/package.json").read_text(encoding="utf-8"))
+    lock = json.loads((ROOT / "services/portal/assets/package-lock.json").read_text(encoding="utf-8"))
+    assert VENDOR
+    for served in VENDOR.values():
+        name = served.split("/")[0]
+        # --omit=dev leaves out devDependencies (axe-core, for the browser tests only).
+        assert name in package["dependencies"], served
+        assert not lock["packages"][f"node_modules/{name}"].get("dev"), served
