@@ -153,7 +153,7 @@ def test_notify_keeps_personal_data_behind_tight_credentials(rendered, overlay: 
         for e in container["env"]
         if "valueFrom" in e
     }
-    for name in ("SMTP_USER", "SMTP_PASSWORD", "ZALO_ACCESS_TOKEN", "SMS_API_TOKEN", "NOTIFY_SERVICE_TOKEN"):
+    for name in ("SMTP_USER", "SMTP_PASSWORD", "ZALO_ACCESS_TOKEN", "SMS_API_TOKEN", "SERVICE_CLIENT_SECRET"):
         assert from_secret[name] == ("notify-credentials", name)
     assert {secret for secret, _ in from_secret.values()} == {"notify-db", "notify-amqp", "notify-credentials"}
     cluster = by_name(docs, "Cluster")["notify-db"]["spec"]
