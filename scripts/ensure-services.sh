@@ -41,6 +41,8 @@ ensure_rabbitmq() {
     fi
     wait_port 15672 60 "RabbitMQ management"
   fi
+  # Runs killed before their clean-up leave virtual hosts whose queues hold the broker's files open.
+  python3 "$(dirname "$0")/sweep-vhosts.py" || echo "warning: could not sweep stale virtual hosts" >&2
   echo "RabbitMQ ready on 127.0.0.1:5672 (management on :15672)"
 }
 

@@ -12,6 +12,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pika
 import requests
 
 from tests.conftest import create_database, drop_database, free_port, migrate
@@ -62,6 +63,13 @@ class Platform:
     def portal(self) -> str:
         return self.url("portal")
 
+    def _broker_open(self) -> bool:
+        try:
+            pika.BlockingConnection(pika.URLParameters(self.amqp_uri)).close()
+            return True
+        except pika.exceptions.AMQPError:
+            return False
+
     def _spawn(self, name: str, command: list[str], env: dict[str, str]) -> None:
         log = (self.logs / f"{name}.log").open("a")
         self.processes.append(
@@ -70,12 +78,15 @@ class Platform:
 
     def start(self) -> Platform:
         self.logs.mkdir(parents=True, exist_ok=True)
-        requests.put(f"{MANAGEMENT}/vhosts/{self.vhost}", timeout=10).raise_for_status()
+        # A busy broker answers its management API slowly: generous timeouts, then wait until the
+        # new virtual host takes connections (the node starts it asynchronously).
+        requests.put(f"{MANAGEMENT}/vhosts/{self.vhost}", timeout=60).raise_for_status()
         requests.put(
             f"{MANAGEMENT}/permissions/{self.vhost}/guest",
             json={"configure": ".*", "write": ".*", "read": ".*"},
-            timeout=10,
+            timeout=60,
         ).raise_for_status()
+        wait_until(self._broker_open, 60, f"virtual host {self.vhost}")
         for service in TARGETS:
             self.databases[service] = create_database(f"sangkien_browser_{service}_{self.tag}")
             migrate(self.databases[service], service)
@@ -163,4 +174,4 @@ class Platform:
         for name in list(self.databases):
             drop_database(f"sangkien_browser_{name}_{self.tag}")
         with contextlib.suppress(requests.RequestException):  # a broker that is down keeps a stray vhost
-            requests.delete(f"{MANAGEMENT}/vhosts/{self.vhost}", timeout=10)
+            requests.delete(f"{MANAGEMENT}/vhosts/{self.vhost}", timeout=60)

@@ -44,6 +44,13 @@ def test_member_joins_submits_with_two_coauthors_and_follows_the_review(page: Pa
     page.wait_for_url("**/sang-kien/moi?joined=1")
     look(page, "submit")
 
+    # The connection drops and the page is opened again: what was typed is still there.
+    page.fill("#f-title", "Bản nháp còn giữ")
+    page.fill("#f-problem", "Gõ dở thì mất sóng.")
+    page.reload()
+    expect(page.locator("#f-title")).to_have_value("Bản nháp còn giữ")
+    expect(page.locator("#f-problem")).to_have_value("Gõ dở thì mất sóng.")
+
     # A wrong share total is refused beside its field, and what was typed is kept.
     page.fill("#f-title", "Cải tiến dây chuyền đóng gói")
     page.select_option("#f-field", "production_business")
@@ -164,6 +171,21 @@ def test_support_team_uploads_a_thousand_rows_and_finds_them(page: Page, platfor
     page.click("#bulk-form button[type=submit]")
     expect(page.locator("#bulk-duplicates")).to_have_text("990", timeout=60_000)
     expect(page.locator("#bulk-accepted")).to_have_text("0")
+
+    # One paper form typed in on a member's behalf: the page and the initiative say so.
+    page.goto(platform.portal + "/sang-kien/moi")
+    expect(page.locator(".notice")).to_contain_text("nộp thay")
+    page.select_option("#f-unit", "HN-KL-C001")
+    page.fill("#f-title", "Sáng kiến nộp thay đoàn viên")
+    page.select_option("#f-field", "union_work")
+    page.select_option("#f-target_group", "5")
+    for name in ("problem", "solution", "novelty", "scope"):
+        page.fill(f"#f-{name}", "Theo phiếu giấy đã thu.")
+    page.fill("#f-authors-0-name", "Đặng Văn Tư")
+    page.fill("#f-authors-0-share_percent", "100")
+    page.click("#initiative-form button[type=submit]")
+    page.wait_for_url(re.compile(r".*/sang-kien/[0-9a-f-]{36}\?da-gui=1"))
+    expect(page.locator(".facts")).to_contain_text("Tổ hỗ trợ nộp thay")
 
     # The unit's list, page by page, holds the 990.
     titles: set[str] = set()
