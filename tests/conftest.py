@@ -74,7 +74,15 @@ def pg_url() -> Iterator[str]:
     drop_database(name)
 
 
-MUTABLE_TABLES = ("idempotency_keys", "initiative_authors", "initiatives", "members", "outbox", "inbox")
+MUTABLE_TABLES = (
+    "idempotency_keys",
+    "initiative_history",
+    "initiative_authors",
+    "initiatives",
+    "members",
+    "outbox",
+    "inbox",
+)
 REVIEW_TABLES = (
     "similar_matches",
     "similarity_bands",

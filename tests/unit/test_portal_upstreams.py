@@ -10,7 +10,7 @@ from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
 from portal import gateway
-from portal.upstreams import UpstreamUnavailable, Upstreams
+from portal.upstreams import Upstreams, UpstreamUnavailable
 
 
 def _closed_port() -> int:
