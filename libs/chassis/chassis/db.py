@@ -97,6 +97,16 @@ def _admin(admin_url: str, *statements: str) -> None:
     admin.dispose()
 
 
+def unavailable(exc: BaseException | None) -> bool:
+    """Whether a failure means the database is down or saturated, not that the event is wrong."""
+    from sqlalchemy.exc import DBAPIError, OperationalError
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+    return isinstance(exc, OperationalError | PoolTimeout) or (
+        isinstance(exc, DBAPIError) and exc.connection_invalidated
+    )
+
+
 def ping(engine: Engine) -> None:
     with engine.connect() as conn:
         conn.execute(text("SELECT 1"))

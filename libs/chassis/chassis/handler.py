@@ -18,6 +18,7 @@ from nameko.standalone.events import get_event_exchange
 from chassis import metrics
 from chassis.config import setting
 from chassis.contracts import contract_errors
+from chassis.db import Database, ping, unavailable
 from chassis.dead_letters import DLQ_SUFFIX, depth
 from chassis.envelope import envelope_errors
 from chassis.errors import PoisonMessage
@@ -213,11 +214,30 @@ class UnitEventHandler(EventHandler):
             return
         if len(messages) > 1:
             log.warning("%d of %d events on %s failed; requeued", len(failed), len(messages), self.queue_name)
-        # Wait before handing them back: a database outage must not burn the delivery limit.
-        deliveries = max(int((m.headers or {}).get("x-delivery-count", 0)) for m in failed)
-        eventlet.sleep(min(0.2 * 2**deliveries, 5.0))
+        errors = [o for o in outcomes if o is not None and not isinstance(o, PoisonMessage)]
+        if errors and all(unavailable(e) for e in errors):
+            # The database is down: hold the messages until it answers. Each requeue is a delivery,
+            # and an outage longer than the delivery limit's backoff dead-lettered good events.
+            self._wait_for_database()
+        else:
+            # Wait before handing them back: a failing event must not spin.
+            deliveries = max(int((m.headers or {}).get("x-delivery-count", 0)) for m in failed)
+            eventlet.sleep(min(0.2 * 2**deliveries, 5.0))
         for message in failed:
             _on_live_connection(self.queue_consumer.requeue_message, message)
+
+    def _wait_for_database(self, longest: float = 300.0) -> None:
+        engines = [d.engine for d in self.container.dependencies if isinstance(d, Database)]
+        waited, pause = 0.0, 0.5
+        while engines and waited < longest:
+            try:
+                for engine in engines:
+                    ping(engine)
+                return
+            except Exception:  # noqa: BLE001 - any failure to reach it is "still down"
+                eventlet.sleep(pause)
+                waited += pause
+                pause = min(pause * 2, 5.0)
 
     def _count(self, body: Any, outcome: str) -> None:
         unit = body.get("unit", "none") if isinstance(body, dict) else "none"

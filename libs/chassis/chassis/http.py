@@ -11,8 +11,6 @@ from typing import Any
 from nameko.extensions import DependencyProvider
 from nameko.web.handlers import HttpRequestHandler
 from nameko.web.server import WebServer, WsgiApp
-from sqlalchemy.exc import DBAPIError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map
 from werkzeug.wrappers import Request, Response
@@ -20,6 +18,7 @@ from werkzeug.wrappers import Request, Response
 from chassis.admission import Admission
 from chassis.auth import Principal, TokenVerifier
 from chassis.config import setting
+from chassis.db import unavailable
 from chassis.errors import (
     ApiError,
     InternalError,
@@ -118,9 +117,7 @@ class ApiHandler(HttpRequestHandler):
         if isinstance(exc, HTTPException):
             return _http_exception_response(exc)
         # A pool wait that ran out is the database saturated: the same answer as down.
-        if isinstance(exc, OperationalError | PoolTimeout) or (
-            isinstance(exc, DBAPIError) and exc.connection_invalidated
-        ):
+        if unavailable(exc):
             log.warning("database unavailable: %s", type(exc).__name__)
             return ServiceUnavailable(retry_after=5).response()
         return InternalError().response()
