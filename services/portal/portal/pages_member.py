@@ -185,6 +185,7 @@ def initiative(page: Page, initiative_id: str) -> Response:
         "initiative.html",
         item=item,
         steps=timeline.steps(item, page.lang),
+        level=timeline.level_name(item.get("review_level"), page.lang),
         status_names=timeline.STATUS_NAMES,
         can_withdraw=timeline.can_withdraw(item) and page.visitor.role in SUBMITTERS,
         can_resubmit=timeline.can_resubmit(item) and page.visitor.role in SUBMITTERS,

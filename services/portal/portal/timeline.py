@@ -47,6 +47,10 @@ def _name(names: dict[str, tuple[str, str]], key: str | None, lang: str) -> str:
     return pair[1] if lang == "en" else pair[0]
 
 
+def level_name(level: str | None, lang: str) -> str:
+    return _name(LEVEL_NAMES, level, lang)
+
+
 def status_name(status: str | None, lang: str) -> str:
     return _name(STATUS_NAMES, status, lang)
 
