@@ -10,6 +10,7 @@ measured in the same run. Prints a table and writes var/bench/portal.json.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.client
 import json
 import os
@@ -118,11 +119,9 @@ def main() -> None:
     try:
         for port in (sub_port, portal_port):
             for _ in range(120):
-                try:
+                with contextlib.suppress(requests.RequestException):
                     if requests.get(f"http://127.0.0.1:{port}/readyz", timeout=2).ok:
                         break
-                except requests.RequestException:
-                    pass
                 time.sleep(0.5)
         reader = {"Authorization": f"Bearer {issue_dev_token('bench', 'support_team', 'HN-KL')}"}
         writer = {"Authorization": f"Bearer {issue_dev_token('bench', 'support_team', 'HN-KL')}"}

@@ -31,11 +31,9 @@ MANAGEMENT = "http://guest:guest@127.0.0.1:15672/api"
 def wait_until(check, timeout: float, what: str, interval: float = 0.2) -> None:  # type: ignore[no-untyped-def]
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        try:
+        with contextlib.suppress(requests.RequestException):
             if check():
                 return
-        except requests.RequestException:
-            pass
         time.sleep(interval)
     raise AssertionError(f"{what} not within {timeout}s")
 

@@ -40,7 +40,7 @@ TIMEOUT = 10
 
 
 class Failed(Exception):
-    pass
+    """A step of the flow did not go as the provider promises."""
 
 
 def check(condition: object, message: str) -> None:

@@ -145,9 +145,7 @@ def initiatives(page: Page) -> Response:
     mine = page.visitor.role == "member"
     answer = page.api("submission", "GET", "/api/v1/initiatives", params=params)
     if not answer.ok:
-        return page.render(
-            "message.html", status=answer.status, title=page.t("Lỗi", "Error"), text=page.message(answer.error())
-        )
+        return page.refused(answer, page.t("Lỗi", "Error"))
     body = answer.json()
     programmes = page.api("submission", "GET", "/api/v1/programmes").json() or []
     lower: list[dict] = []
@@ -174,12 +172,7 @@ def initiative(page: Page, initiative_id: str) -> Response:
         return page.login_redirect()
     answer = page.api("submission", "GET", f"/api/v1/initiatives/{initiative_id}")
     if not answer.ok:
-        return page.render(
-            "message.html",
-            status=answer.status,
-            title=page.t("Không tìm thấy", "Not found"),
-            text=page.message(answer.error()),
-        )
+        return page.refused(answer, page.t("Không tìm thấy", "Not found"))
     item = answer.json()
     return page.render(
         "initiative.html",
@@ -205,11 +198,9 @@ def withdraw(page: Page, initiative_id: str) -> Response:
     )
     if answer.ok:
         return page.redirect(f"/sang-kien/{initiative_id}")
-    return page.render(
-        "message.html",
-        status=answer.status,
-        title=page.t("Không rút được sáng kiến", "The initiative was not withdrawn"),
-        text=page.message(answer.error()),
+    return page.refused(
+        answer,
+        page.t("Không rút được sáng kiến", "The initiative was not withdrawn"),
         link=(f"/sang-kien/{initiative_id}", page.t("Quay lại sáng kiến", "Back to the initiative")),
     )
 
@@ -221,12 +212,7 @@ def resubmit(page: Page, initiative_id: str) -> Response:
         return _no_role(page)
     current = page.api("submission", "GET", f"/api/v1/initiatives/{initiative_id}")
     if not current.ok:
-        return page.render(
-            "message.html",
-            status=current.status,
-            title=page.t("Không tìm thấy", "Not found"),
-            text=page.message(current.error()),
-        )
+        return page.refused(current, page.t("Không tìm thấy", "Not found"))
     item = current.json()
     errors: dict[str, list[str]] = {}
     summary = ""
@@ -272,9 +258,7 @@ def inbox(page: Page) -> Response:
     offset = page.request.args.get("offset", "0")
     answer = page.api("notify", "GET", "/api/v1/inbox", params={"limit": 30, "offset": offset})
     if not answer.ok:
-        return page.render(
-            "message.html", status=answer.status, title=page.t("Lỗi", "Error"), text=page.message(answer.error())
-        )
+        return page.refused(answer, page.t("Lỗi", "Error"))
     body = answer.json()
     return page.render(
         "inbox.html",

@@ -82,6 +82,12 @@ class Page:
         response.headers.setdefault("Cache-Control", "no-store")
         return response
 
+    def refused(self, answer: Answer, title: str, link: tuple[str, str] | None = None) -> Response:
+        """A service's refusal as a page: its status, and its own bilingual message."""
+        return self.render(
+            "message.html", status=answer.status, title=title, text=self.message(answer.error()), link=link
+        )
+
     def redirect(self, location: str, status: int = 303) -> Response:
         response = Response(status=status, headers={"Location": location})
         return self.finish(response)
