@@ -47,3 +47,26 @@ def test_a_transaction_rolls_back_on_error(db_url) -> None:  # type: ignore[no-u
     with db.read() as session:
         assert session.execute(text("SELECT count(*) FROM clusters WHERE name = :n"), {"n": marker}).scalar_one() == 0
     db.engine.dispose()
+
+
+def test_a_read_sees_one_snapshot_and_writes_nothing(db_url) -> None:  # type: ignore[no-untyped-def]
+    """A read's second query must not see a commit made after its first (an initiative loaded
+    before a consumer's commit and its history after it showed a status behind its timeline)."""
+    db = Db(sessionmaker(bind=make_engine(db_url)))
+    marker = f"snap-{time.time_ns()}"
+    count = text("SELECT count(*) FROM clusters WHERE name = :n")
+    with db.read() as session:
+        assert session.execute(count, {"n": marker}).scalar_one() == 0
+        with db.transaction() as other:
+            other.execute(text("INSERT INTO clusters (code, name) VALUES (:c, :n)"), {"c": marker[-20:], "n": marker})
+        assert session.execute(count, {"n": marker}).scalar_one() == 0
+        with pytest.raises(Exception, match="read-only transaction"):
+            session.execute(text("DELETE FROM clusters WHERE name = :n"), {"n": marker})
+    with db.read() as session:
+        assert session.execute(count, {"n": marker}).scalar_one() == 1
+    # The pooled connection is back to read committed and writable for the next transaction.
+    with db.transaction() as session:
+        session.execute(text("DELETE FROM clusters WHERE name = :n"), {"n": marker})
+        level = session.execute(text("SHOW transaction_isolation")).scalar_one()
+    assert level == "read committed"
+    db.engine.dispose()

@@ -39,6 +39,8 @@ def normalize_url(url: str) -> str:
 
 
 POOL_EXTRA = 6
+# psycopg2 sends these with its BEGIN; the pool resets them when the connection returns.
+READ_SNAPSHOT = {"isolation_level": "REPEATABLE READ", "postgresql_readonly": True}
 POOL_TIMEOUT_SECONDS = 5
 
 
@@ -136,8 +138,12 @@ class Db:
 
     @contextmanager
     def read(self) -> Iterator[Session]:
+        """One snapshot for every statement of a read: an initiative and its history, loaded by
+        two queries, never straddle a consumer's commit (a status behind its own timeline)."""
         session = self._factory()
         try:
+            if session.get_bind().dialect.name == "postgresql":
+                session.connection(execution_options=READ_SNAPSHOT)
             yield session
         finally:
             session.close()
