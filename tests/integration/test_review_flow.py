@@ -178,3 +178,32 @@ def test_similar_earlier_initiatives_are_flagged_with_or_without_diacritics(api,
     queue = requests.get(f"{review_api}/api/v1/reviews", headers=REVIEWERS["grassroots"], timeout=5).json()
     flags = {i["initiative_id"]: i["similar_max"] for i in queue["items"]}
     assert flags[plain] >= 0.8 and flags[other] is None
+
+
+def test_the_review_file_offers_its_caller_the_actions_in_order_now_and_only_those(api, review_api) -> None:  # type: ignore[no-untyped-def]
+    initiative_id = submitted(api, review_api)
+    reviewer = REVIEWERS["grassroots"]
+
+    def offered(who: dict[str, str]) -> tuple[set[str], dict | None]:
+        body = requests.get(f"{review_api}/api/v1/reviews/{initiative_id}", headers=who, timeout=5).json()
+        return set(body["actions"]), body["recognition_blocked"]
+
+    assert offered(reviewer) == (
+        {"accept", "request_corrections"},
+        {
+            "en": "0 of the 1 scores needed are in.",
+            "vi": "Mới có 0/1 phiếu chấm cần thiết.",
+        },
+    )
+    assert offered(REVIEWERS["top"])[0] == set()  # the top-level unit reads the file; it is not its turn
+    act(review_api, initiative_id, "accept", {}, reviewer)
+    actions, blocked = offered(reviewer)
+    assert actions == {"score", "reject", "return"} and blocked is not None  # no recognition before a score
+    act(review_api, initiative_id, "scores", {"novelty": 9, "applicability": 8, "benefit": 8}, reviewer)
+    # One reviewer scores this level: a second score is not offered, recognition now is.
+    assert offered(reviewer) == ({"recognize", "reject", "return"}, None)
+    act(review_api, initiative_id, "decision", {"decision": "recognize"}, reviewer)
+    assert offered(reviewer) == ({"nominate"}, None)
+    act(review_api, initiative_id, "nomination", {}, reviewer)
+    assert offered(reviewer)[0] == set()  # the upper level has it now
+    assert offered(REVIEWERS["upper"])[0] == {"accept", "request_corrections"}

@@ -196,3 +196,20 @@ def test_a_broken_rules_file_is_refused(tmp_path: Path) -> None:
     broken.write_text(json.dumps(document), encoding="utf-8")
     with pytest.raises(ValueError, match="decision_rule"):
         rules._document(broken)
+
+
+def test_the_workflow_table_decides_what_is_offered() -> None:
+    from review.domain import available_actions
+
+    def offered(status: str, **changes: bool) -> set[str]:
+        flags = {"may_act": True, "may_score": True, "recognition_blocked": False, "has_next_level": True}
+        return set(available_actions(status, **{**flags, **changes}))
+
+    assert offered("received") == {"accept", "request_corrections"}
+    assert offered("in_review") == {"score", "recognize", "reject", "return"}
+    assert offered("in_review", may_score=False, recognition_blocked=True) == {"reject", "return"}
+    assert offered("recognized") == {"nominate"}
+    assert offered("recognized", has_next_level=False) == set()
+    assert offered("received", may_act=False) == set()
+    for closed in ("corrections_requested", "returned", "rejected", "nominated", "withdrawn"):
+        assert offered(closed) == set()

@@ -69,6 +69,16 @@ def transition(status: str, action: str) -> str:
     return after
 
 
+def available_actions(
+    status: str, *, may_act: bool, may_score: bool, recognition_blocked: bool, has_next_level: bool
+) -> list[str]:
+    """What the caller may do now, by the workflow table: the portal shows these and only these."""
+    if not may_act:
+        return []
+    refused = {"score": not may_score, "recognize": recognition_blocked, "nominate": not has_next_level}
+    return [action for (source, action) in TRANSITIONS if source == status and not refused.get(action, False)]
+
+
 @dataclass(frozen=True)
 class Step:
     level: str

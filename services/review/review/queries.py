@@ -10,10 +10,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from chassis.auth import Principal
-from chassis.errors import NotFound
+from chassis.errors import Forbidden, NotFound
 from chassis.validation import FieldError, int_arg, validation_failed
 from review import domain
-from review.commands import current_verdict
+from review.commands import current_verdict, step_of
 from review.models import AuditEntry, Case, Certificate, CouncilMember, LevelReview, Scorecard, SimilarMatch
 from review.rules import rules_for, warn_days
 
@@ -119,10 +119,16 @@ def review_file(session: Session, principal: Principal, initiative_id: str, now:
         raise NotFound("No such initiative under review here.", "Không tìm thấy sáng kiến đang được xét.")
     domain.check_reader(principal, case.path_codes)
     current = case.current
-    verdict = None
+    verdict, actions, blocked = None, [], None
+    scorecards = list(
+        session.scalars(select(Scorecard).where(Scorecard.initiative_id == initiative_id).order_by(Scorecard.id))
+    )
     if current is not None:
         result, size = current_verdict(session, case, current)
         rules = rules_for(case.programme, current.level)
+        refusal = domain.recognition_refusal(result, size)
+        blocked = {"en": refusal.message_en, "vi": refusal.message_vi} if refusal else None
+        actions = _actions(session, principal, case, current, rules, scorecards, refusal is not None)
         verdict = {
             "decision_rule": result.rule,
             "scorers": result.scorers,
@@ -145,9 +151,9 @@ def review_file(session: Session, principal: Principal, initiative_id: str, now:
         **{k: getattr(case, k) for k in _CASE_FIELDS},
         "steps": steps,
         "verdict": verdict,
-        "scorecards": list(
-            session.scalars(select(Scorecard).where(Scorecard.initiative_id == initiative_id).order_by(Scorecard.id))
-        ),
+        "actions": actions,
+        "recognition_blocked": blocked,
+        "scorecards": scorecards,
         "similar": _similar(session, principal, case),
         "certificates": list(
             session.scalars(
@@ -158,6 +164,36 @@ def review_file(session: Session, principal: Principal, initiative_id: str, now:
             session.scalars(select(AuditEntry).where(AuditEntry.initiative_id == initiative_id).order_by(AuditEntry.id))
         ),
     }
+
+
+def _actions(
+    session: Session,
+    principal: Principal,
+    case: Case,
+    current: LevelReview,
+    rules: Any,
+    scorecards: list[Scorecard],
+    recognition_blocked: bool,
+) -> list[str]:
+    """The actions the caller may take on the current level now (the API still checks each)."""
+    try:
+        domain.check_actor(principal, case.path_codes, step_of(current))
+        may_act = not case.withdrawn
+    except Forbidden:
+        may_act = False
+    cast = [s for s in scorecards if s.level == current.level and s.revision == current.revision]
+    if rules.by_council:
+        may_score = session.get(CouncilMember, (current.unit, principal.sub)) is not None
+        may_score = may_score and all(s.reviewer != principal.sub for s in cast)
+    else:
+        may_score = not cast
+    return domain.available_actions(
+        current.status,
+        may_act=may_act,
+        may_score=may_score,
+        recognition_blocked=recognition_blocked,
+        has_next_level=domain.next_step(domain.review_chain(case.path_codes), current.level) is not None,
+    )
 
 
 _CASE_FIELDS = (

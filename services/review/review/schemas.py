@@ -7,7 +7,7 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from chassis.validation import not_blank
-from review.domain import CRITERIA, DECISION_RULES, HONOURS, LEVELS, SCORE_MAX, STATUSES
+from review.domain import ACTIONS, CRITERIA, DECISION_RULES, HONOURS, LEVELS, SCORE_MAX, STATUSES
 
 REASON = validate.Length(min=1, max=2000)
 
@@ -170,6 +170,16 @@ class ReviewFileOut(Schema):
     level = fields.String(allow_none=True)
     steps = fields.List(fields.Nested(StepOut))
     verdict = fields.Nested(VerdictOut, allow_none=True)
+    actions = fields.List(
+        fields.String(validate=validate.OneOf(ACTIONS)),
+        metadata={"description": "What the caller may do on the current level now, by the workflow table."},
+    )
+    recognition_blocked = fields.Dict(
+        keys=fields.String(),
+        values=fields.String(),
+        allow_none=True,
+        metadata={"description": "Why recognition is not possible yet (quorum, pass mark), in en and vi."},
+    )
     scorecards = fields.List(fields.Nested(ScorecardOut))
     similar = fields.List(fields.Nested(SimilarOut))
     certificates = fields.List(fields.Nested(CertificateOut))
