@@ -16,7 +16,14 @@ import requests
 from chassis.auth import issue_dev_token
 
 LEVEL_UNITS = {"grassroots": "HN-KL-C001", "upper": "HN-KL", "top": "HN", "national": "VGCL"}
-COUNCILS = {"HN-KL": ["hd-kl-1", "hd-kl-2"], "HN": ["hd-hn-1", "hd-hn-2", "hd-hn-3"], "VGCL": ["hd-tw-1", "hd-tw-2"]}
+# The demo logins sit on the councils (their token subjects), so a newcomer can take an
+# initiative up the whole chain in the browser: HN-KL's council of three needs two scores;
+# Hà Nội's and the national council are one person each (council, national).
+COUNCILS = {
+    "HN-KL": ["idp|council", "idp|council2", "idp|council3"],
+    "HN": ["idp|council"],
+    "VGCL": ["idp|national"],
+}
 SCORES = {"novelty": 8.5, "applicability": 8, "benefit": 9}
 
 

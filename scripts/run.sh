@@ -96,7 +96,8 @@ cat <<INFO
 ================================================================================
   Demo logins (password for all: sangkien), at the local OpenID provider http://$IDP:
     member     a member of CĐCS HN-KL-C001         support    Hà Nội KL's support team
-    reviewer   reviewer of HN-KL-C001              council    reviewer of Hà Nội
+    reviewer   reviewer of HN-KL-C001              council    reviewer, council chair of HN-KL and Hà Nội
+    council2   council member of HN-KL             council3   council member of HN-KL
     unitadmin  unit admin of Hà Nội                national   national admin (VGCL)
     operator   operator                            newcomer   nobody yet: joins a union
   The whole API through the portal:  http://$PORTAL/api/v1/...  (docs: http://$PORTAL/api/docs)

@@ -161,6 +161,20 @@ class Platform:
         )
         return self
 
+    def grant(self, person: str, role: str, unit: str) -> None:
+        """A role grant as an operator gives one (portal.cli), for a journey that needs a stranger."""
+        subprocess.run(
+            [sys.executable, "-m", "portal.cli", "grant", "--person", person, "--role", role, "--unit", unit],
+            env={
+                **os.environ,
+                "PORTAL_DATABASE_URL": self.databases["portal"],
+                "UPSTREAM_SUBMISSION": self.url("submission"),
+            },
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+        )
+
     def stop(self) -> None:
         for process in self.processes:
             process.terminate()

@@ -11,7 +11,7 @@ from werkzeug.wrappers import Request, Response
 
 from chassis.errors import ApiError
 from portal.routes import route
-from portal.upstreams import HOP_BY_HOP, Upstreams
+from portal.upstreams import HOP_BY_HOP, Upstreams, merge_queue_pages
 
 FORWARDED = (
     "Authorization",
@@ -119,17 +119,7 @@ def _national_review(upstreams: Upstreams, request: Request, path: str, headers:
         if answer.status != 200:
             return _respond(answer, rid, "review")
         pages.append(json.loads(answer.data))
-    items = sorted(
-        (item for page in pages for item in page.get("items", [])),
-        key=lambda item: (item.get("due_at") or "9999", item.get("initiative_id", "")),
-    )
-    merged = {
-        "items": items,
-        "total": sum(page.get("total", 0) for page in pages),
-        "next_offset": None
-        if all(page.get("next_offset") is None for page in pages)
-        else max(page.get("next_offset") or 0 for page in pages),
-    }
+    merged = merge_queue_pages(pages)
     body = json.dumps(merged, ensure_ascii=False)
     headers = {"X-Request-Id": rid, "X-Upstream": "review"}
     return Response(body, 200, headers, content_type="application/json; charset=utf-8")

@@ -193,6 +193,19 @@ class Upstreams:
         )
         return Answer(response.status, dict(response.headers), response.data)
 
+    def review_queue(self, unit: str, token: str | None, params: dict[str, Any]) -> Answer:
+        """A unit's work queue; the national office's is every deployment's, merged by due date."""
+        if self.top_of(unit):
+            return self.review_call(unit, "GET", "/api/v1/reviews", token, params=params)
+        pages = []
+        for base in self.review_urls():
+            answer = self.call("review", "GET", "/api/v1/reviews", token, params=params, base=base)
+            if answer.status != 200:
+                return answer
+            pages.append(answer.json())
+        merged = json.dumps(merge_queue_pages(pages), ensure_ascii=False).encode()
+        return Answer(200, {"Content-Type": "application/json"}, merged)
+
     def review_call(self, unit: str | None, method: str, path: str, token: str | None, **kwargs: Any) -> Answer:
         """A review call at the deployment owning `unit`; for the nation (or an unknown unit) the
         deployments are asked in turn and the first that knows the thing answers."""
@@ -206,3 +219,17 @@ class Upstreams:
                 return answer
         assert answer is not None
         return answer
+
+
+def merge_queue_pages(pages: list[dict[str, Any]]) -> dict[str, Any]:
+    """Work-queue pages of several review deployments as one, most urgent first."""
+    items = sorted(
+        (item for page in pages for item in page.get("items", [])),
+        key=lambda item: (item.get("due_at") or "9999", item.get("initiative_id", "")),
+    )
+    offsets = [page.get("next_offset") for page in pages]
+    return {
+        "items": items,
+        "total": sum(page.get("total", 0) for page in pages),
+        "next_offset": None if all(o is None for o in offsets) else max(o or 0 for o in offsets),
+    }

@@ -20,7 +20,8 @@ from review.rules import rules_for, warn_days
 DEADLINE_STATES = ("ok", "approaching", "overdue")
 SCOPES = ("mine", "subtree")
 UNIT_CODE_PATTERN = r"[A-Z][A-Z0-9-]{0,63}"
-MEMBER_ID_PATTERN = r"[A-Za-z0-9][A-Za-z0-9._@-]{0,127}"
+# A council member is a reviewer, named by their token subject: "idp|council" is an OIDC subject.
+MEMBER_ID_PATTERN = r"[A-Za-z0-9][A-Za-z0-9._@|:-]{0,127}"
 UNIT_CODE = re.compile(UNIT_CODE_PATTERN)
 MEMBER_ID = re.compile(MEMBER_ID_PATTERN)
 CODE = re.compile(r"[A-Z][A-Z0-9]{0,31}-[A-Z0-9]{10}")
