@@ -41,6 +41,12 @@ ARG SERVICE
 RUN test -n "${SERVICE}" || { echo "build with --build-arg SERVICE=<submission|review|...>" >&2; exit 1; } \
     && groupadd --system --gid 10001 app \
     && useradd --system --uid 10001 --gid app --no-create-home --home-dir /nonexistent app
+# The portal prints certificates with WeasyPrint: Pango and fonts with every Vietnamese letter.
+RUN if [ "${SERVICE}" = portal ]; then \
+         apt-get update \
+         && apt-get install -y --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-core \
+         && rm -rf /var/lib/apt/lists/*; \
+       fi
 COPY --from=build /opt/venv /opt/venv
 WORKDIR /app
 # The repository layout is kept: chassis finds contracts/ three levels above its config module.

@@ -58,10 +58,11 @@ seed: migrate
 	$(PY) -m submission.cli seed
 
 run: $(STAMP) services $(PORTAL_NPM)
+	@bash scripts/ensure-services.sh pdf
 	@bash scripts/run.sh
 
 test: $(STAMP) services contracts/tools/node_modules/.package-lock.json $(PORTAL_NPM)
-	@bash scripts/ensure-services.sh chromium
+	@bash scripts/ensure-services.sh chromium pdf
 	$(PY) -m pytest --ignore=tests/browser $(PYTEST_ARGS)
 	PORTAL_BROWSER_TESTS=1 $(PY) -m pytest tests/browser $(PYTEST_ARGS)
 

@@ -93,4 +93,15 @@ ensure_chromium() {
   echo "Chromium ready: $(command -v chromium)"
 }
 
+ensure_pdf() {
+  # The printable certificates: WeasyPrint lays them out with Pango in Debian's Noto fonts (every
+  # Vietnamese letter); the tests read the PDFs back with poppler's pdftotext and pdftoppm.
+  local missing=() package
+  for package in libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-core poppler-utils; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "ok installed" || missing+=("$package")
+  done
+  [ "${#missing[@]}" -eq 0 ] || apt_install "${missing[@]}"
+  echo "PDF rendering ready (Pango, Noto fonts, poppler-utils)"
+}
+
 for what in "$@"; do "ensure_$what"; done
