@@ -137,3 +137,32 @@ def test_support_team_lists_its_members(api) -> None:  # type: ignore[no-untyped
         == 403
     )
     assert requests.get(f"{api}/api/v1/members", headers=token("member", UNIT), timeout=10).status_code == 403
+
+
+def test_unit_admin_searches_members_by_name_or_id(api) -> None:  # type: ignore[no-untyped-def]
+    team = token("support_team", UPPER)
+    for member_id, name in (("dv-tim-01", "Nguyễn Thị Hoa"), ("dv-tim-02", "Trần Văn Hùng"), ("NV_7", "Lê Hoa 100%")):
+        assert (
+            post(f"{api}/api/v1/members", {"member_id": member_id, "full_name": name, "unit": UNIT}, team).status_code
+            == 201
+        )
+    admin = token("unit_admin", "HN")
+
+    def found(q: str, **extra: str) -> tuple[int, list[str]]:
+        answer = requests.get(
+            f"{api}/api/v1/members", params={"unit": "HN", "q": q, **extra}, headers=admin, timeout=10
+        )
+        assert answer.status_code == 200, answer.text
+        return answer.json()["total"], [m["member_id"] for m in answer.json()["items"]]
+
+    assert found("hoa") == (2, ["NV_7", "dv-tim-01"])  # any case, anywhere in the name
+    assert found("NGUYỄN THỊ") == (1, ["dv-tim-01"])  # Vietnamese letters fold too
+    assert found("TIM-02") == (1, ["dv-tim-02"])  # part of the member id
+    assert found("  hùng ") == (1, ["dv-tim-02"])  # surrounding spaces are not part of it
+    assert found("100%") == (1, ["NV_7"]) and found("%")[0] == 1  # % and _ are text, not wildcards
+    assert found("_")[0] == 1
+    assert found("hoa", limit="1", offset="1") == (2, ["dv-tim-01"])  # pages through the matches
+    assert found("")[0] == 3
+    too_long = requests.get(f"{api}/api/v1/members", params={"unit": "HN", "q": "x" * 101}, headers=admin, timeout=10)
+    assert too_long.status_code == 422
+    assert set(too_long.json()["error"]["fields"]) == {"q"} and too_long.json()["error"]["fields_vi"]["q"]

@@ -207,6 +207,11 @@ def _operations() -> dict[str, dict[str, Any]]:
                 "security": secured,
                 "parameters": [
                     query("unit", "Subtree root (default: the caller's unit)"),
+                    query(
+                        "q",
+                        "Search: part of the full name or of the member id, any case (at most 100 characters)",
+                        {"type": "string", "maxLength": 100},
+                    ),
                     query("limit", "Page size, 1–1000", {"type": "integer", "minimum": 1, "maximum": 1000}),
                     query("offset", "Offset", {"type": "integer", "minimum": 0, "maximum": 10**9}),
                 ],

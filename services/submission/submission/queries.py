@@ -122,6 +122,7 @@ def list_targets(session: Session, args: Any) -> list[Target]:
 
 
 MEMBER_READERS = ("support_team", "unit_admin", "national_admin")
+MAX_SEARCH = 100
 
 
 def get_member(session: Session, principal: Principal, member_id: str) -> Member:
@@ -149,4 +150,15 @@ def list_members(session: Session, principal: Principal, args: Any) -> tuple[lis
     subtree = (
         select(Member).join(Unit, Unit.code == Member.unit).where(Unit.path.startswith(unit.path, autoescape=True))
     )
+    search = (args.get("q") or "").strip()
+    if len(search) > MAX_SEARCH:
+        raise validation_failed([FieldError("q", f"At most {MAX_SEARCH} characters.", f"Tối đa {MAX_SEARCH} ký tự.")])
+    if search:
+        # Part of a name or of a member id, any case: admins type what they remember of either.
+        subtree = subtree.where(
+            or_(
+                Member.full_name.icontains(search, autoescape=True),
+                Member.member_id.icontains(search, autoescape=True),
+            )
+        )
     return _offset_page(session, subtree.order_by(Member.member_id), args, default=100, maximum=1000)
