@@ -79,6 +79,7 @@ bench: $(STAMP) services $(PORTAL_NPM)
 	$(PY) scripts/bench_notify.py $(BENCH_NOTIFY_ARGS)
 	$(PY) scripts/bench_awards.py $(BENCH_AWARDS_ARGS)
 	$(PY) scripts/bench_portal.py $(BENCH_PORTAL_ARGS)
+	$(PY) scripts/bench_ranking.py $(BENCH_RANKING_ARGS)
 
 lock: $(STAMP)
 	{ echo "# Exact pins of every dependency (regenerate with: make lock)."; \

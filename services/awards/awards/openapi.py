@@ -72,7 +72,13 @@ def _operations() -> dict[str, dict[str, Any]]:
         query("kind", "Entry kind", {"type": "string", "enum": list(queries.LEDGER_KINDS)}),
         query("programme", "Programme code"),
         query("unit", "Recipient unit"),
+        query("under", "Entries of this unit and every unit under it"),
         query("period", "2026, 2026-H1, 2026-Q3"),
+        query(
+            "order",
+            "created (default: newest first) or due (by due date: the remuneration schedule)",
+            {"type": "string", "enum": list(queries.LEDGER_ORDERS)},
+        ),
         query("limit", "Page size, 1–500", {"type": "integer", "minimum": 1, "maximum": 500}),
         query("offset", "`next_offset` of the previous page", {"type": "integer", "minimum": 0, "maximum": 10000000}),
     ]

@@ -22,6 +22,7 @@ from chassis.validation import FieldError, int_arg, validation_failed
 SCOPES = ("national", "cluster", "top")
 READERS = ("member", "support_team", "reviewer", "unit_admin", "national_admin", "operator")
 LEDGER_KINDS = ("certificate_of_merit", "bonus", "benefit_reward", "remuneration")
+LEDGER_ORDERS = ("created", "due")
 CODE = re.compile(r"[A-Z][A-Z0-9]{0,31}-[A-Z0-9]{10}")
 UNIT_CODE = re.compile(r"[A-Z][A-Z0-9-]{0,63}")
 PROGRAMME = re.compile(r"[A-Z0-9][A-Z0-9_-]{0,39}")
@@ -395,21 +396,27 @@ def targets(session: Session, principal: Principal, args: Any) -> list[dict[str,
     return out
 
 
+def _subtree(unit: str) -> Any:
+    """Entries of a unit and every unit under it.
+
+    The registry may not have reached awards yet: unit codes start with their top unit's and,
+    by convention, their upper unit's, and every entry names its top-level unit."""
+    inside = select(Unit.code).where(Unit.path.contains(f"/{unit}/"))
+    return or_(
+        LedgerEntry.recipient_unit == unit,
+        LedgerEntry.recipient_unit.startswith(f"{unit}-"),
+        LedgerEntry.top_unit == unit,
+        LedgerEntry.recipient_unit.in_(inside),
+    )
+
+
 def _ledger_scope(principal: Principal) -> Any:
     if principal.role in ("national_admin", "operator"):
         return None
     if principal.role == "member":
         return LedgerEntry.recipient_member == principal.sub
     principal.require(("support_team", "reviewer", "unit_admin"))
-    # The registry may not have reached awards yet: unit codes start with their top unit's and,
-    # by convention, their upper unit's, and every entry names its top-level unit.
-    inside = select(Unit.code).where(Unit.path.contains(f"/{principal.unit}/"))
-    return or_(
-        LedgerEntry.recipient_unit == principal.unit,
-        LedgerEntry.recipient_unit.startswith(f"{principal.unit}-"),
-        LedgerEntry.top_unit == principal.unit,
-        LedgerEntry.recipient_unit.in_(inside),
-    )
+    return _subtree(principal.unit)
 
 
 def ledger(session: Session, principal: Principal, args: Any) -> dict[str, Any]:
@@ -417,6 +424,8 @@ def ledger(session: Session, principal: Principal, args: Any) -> dict[str, Any]:
     kind = _choice(args, "kind", LEDGER_KINDS, None)
     programme = _code(args, "programme", PROGRAMME)
     unit = _code(args, "unit", UNIT_CODE)
+    under = _code(args, "under", UNIT_CODE)
+    order = _choice(args, "order", LEDGER_ORDERS, "created")
     limit = int_arg(args, "limit", 50, 1, 500)
     offset = int_arg(args, "offset", 0, 0, 10_000_000)
     query = select(LedgerEntry)
@@ -425,14 +434,19 @@ def ledger(session: Session, principal: Principal, args: Any) -> dict[str, Any]:
         LedgerEntry.kind == kind if kind else None,
         LedgerEntry.programme == programme if programme else None,
         LedgerEntry.recipient_unit == unit if unit else None,
+        _subtree(under) if under else None,
         LedgerEntry.period == _period(args) if args.get("period") is not None else None,
     ):
         if condition is not None:
             query = query.where(condition)
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    items = list(
-        session.scalars(query.order_by(LedgerEntry.created_at.desc(), LedgerEntry.id).offset(offset).limit(limit))
+    # "due": a remuneration schedule reads by due date, soonest first; undated entries after.
+    ordering = (
+        (LedgerEntry.due_on.asc().nulls_last(), LedgerEntry.created_at, LedgerEntry.id)
+        if order == "due"
+        else (LedgerEntry.created_at.desc(), LedgerEntry.id)
     )
+    items = list(session.scalars(query.order_by(*ordering).offset(offset).limit(limit)))
     return {"items": items, "total": total, "next_offset": offset + limit if offset + limit < total else None}
 
 

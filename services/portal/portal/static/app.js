@@ -83,14 +83,28 @@
     });
   }
 
-  // The live ranking refreshes itself.
+  // The live ranking refreshes itself; a hidden tab waits, so phones do not spend data on it.
   var ranking = document.getElementById("ranking");
   if (ranking && window.fetch) {
     setInterval(function () {
+      if (document.hidden) return;
+      ranking.setAttribute("aria-busy", "true");
       fetch(ranking.getAttribute("data-refresh"), { credentials: "same-origin" })
         .then(function (r) { return r.ok ? r.text() : null; })
         .then(function (html) { if (html) ranking.innerHTML = html; })
-        .catch(function () { /* offline: keep the last table */ });
+        .catch(function () { /* offline: keep the last table */ })
+        .then(function () { ranking.setAttribute("aria-busy", "false"); });
     }, 30000);
+  }
+  // Only the fields of the chosen scope show (without this file they all show; the portal sends only the chosen one).
+  var scope = document.getElementById("scope");
+  if (scope) {
+    var showScope = function () {
+      Array.prototype.forEach.call(document.querySelectorAll("[data-scope]"), function (field) {
+        field.hidden = field.getAttribute("data-scope") !== scope.value;
+      });
+    };
+    scope.addEventListener("change", showScope);
+    showScope();
   }
 })();
