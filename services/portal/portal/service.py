@@ -22,8 +22,12 @@ from portal import (
     machine,
     pages_account,
     pages_admin,
+    pages_certificates,
     pages_member,
     pages_public,
+    pages_reports,
+    pages_review,
+    pages_unit_admin,
     sessions,
 )
 from portal.front import Front, client_secret
@@ -161,6 +165,11 @@ class PortalService(OpsEndpoints):
     def proxy_patch(self, request: Request, rest: str) -> Response:
         return gateway.proxy(self.front.upstreams, request)
 
+    # Printable certificates
+    @api("GET", "/sang-kien/<uuid:initiative_id>/giay-chung-nhan.pdf")
+    def certificate_pdf(self, request: Request, initiative_id: Any) -> Response:
+        return self._page(request, pages_certificates.download, str(initiative_id))
+
     # -- assets ------------------------------------------------------------------------
     @api("GET", "/static/<string:name>")
     def static(self, request: Request, name: str) -> Response:
@@ -180,6 +189,31 @@ class PortalService(OpsEndpoints):
     @api("GET", "/bang-xep-hang")
     def ranking(self, request: Request) -> Response:
         return self._page(request, pages_public.ranking)
+
+    # Reports and ledger
+    @api("GET", "/bang-xep-hang/bieu-do.png")
+    def ranking_chart(self, request: Request) -> Response:
+        return self._page(request, pages_public.ranking_chart)
+
+    @api("GET", "/bao-cao")
+    def reports(self, request: Request) -> Response:
+        return self._page(request, pages_reports.reports)
+
+    @api("GET", "/bao-cao/tai-ve")
+    def report_download(self, request: Request) -> Response:
+        return self._page(request, pages_reports.report_download)
+
+    @api("GET", "/bao-cao/du-lieu-mo.csv")
+    def open_data(self, request: Request) -> Response:
+        return self._page(request, pages_reports.open_data)
+
+    @api("GET", "/bao-cao/so-khen-thuong")
+    def ledger(self, request: Request) -> Response:
+        return self._page(request, pages_reports.ledger)
+
+    @api("GET", "/bao-cao/so-khen-thuong.csv")
+    def ledger_csv(self, request: Request) -> Response:
+        return self._page(request, pages_reports.ledger_csv)
 
     @api("GET", "/chung-nhan")
     def certificate(self, request: Request) -> Response:
@@ -255,6 +289,19 @@ class PortalService(OpsEndpoints):
     def inbox_read(self, request: Request) -> Response:
         return self._page(request, pages_member.inbox)
 
+    # -- reviewers and councils -------------------------------------------------------------
+    @api("GET", "/tham-dinh")
+    def review_queue(self, request: Request) -> Response:
+        return self._page(request, pages_review.queue)
+
+    @api("GET", "/tham-dinh/<uuid:initiative_id>")
+    def review_file(self, request: Request, initiative_id: Any) -> Response:
+        return self._page(request, pages_review.review_file, str(initiative_id))
+
+    @api("POST", "/tham-dinh/<uuid:initiative_id>/<string:action>")
+    def review_action(self, request: Request, initiative_id: Any, action: str) -> Response:
+        return self._page(request, pages_review.act, str(initiative_id), action)
+
     @api("GET", "/nhap-file")
     def bulk_form(self, request: Request) -> Response:
         return self._page(request, pages_member.bulk)
@@ -275,3 +322,32 @@ class PortalService(OpsEndpoints):
     @api("POST", "/quan-tri/vai-tro")
     def staff(self, request: Request) -> Response:
         return self._page(request, pages_admin.staff)
+
+    # Unit admins
+    @api("GET", "/quan-tri/chi-tieu")
+    def targets_page(self, request: Request) -> Response:
+        return self._page(request, pages_unit_admin.targets)
+
+    @api("POST", "/quan-tri/chi-tieu")
+    def register_target(self, request: Request) -> Response:
+        return self._page(request, pages_unit_admin.targets)
+
+    @api("GET", "/quan-tri/doan-vien")
+    def members_page(self, request: Request) -> Response:
+        return self._page(request, pages_unit_admin.members)
+
+    @api("GET", "/quan-tri/don-vi")
+    def units_page(self, request: Request) -> Response:
+        return self._page(request, pages_unit_admin.units)
+
+    @api("POST", "/quan-tri/don-vi")
+    def add_unit(self, request: Request) -> Response:
+        return self._page(request, pages_unit_admin.units)
+
+    @api("GET", "/quan-tri/hoi-dong")
+    def council_page(self, request: Request) -> Response:
+        return self._page(request, pages_unit_admin.council)
+
+    @api("POST", "/quan-tri/hoi-dong")
+    def change_council(self, request: Request) -> Response:
+        return self._page(request, pages_unit_admin.council)
