@@ -10,10 +10,12 @@ import re
 from typing import Any
 from urllib.parse import quote, urlencode
 
+from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from portal import timeline
 from portal.grants import Acting
+from portal.models import Grant, Person
 from portal.web import Page
 
 ADMINS = ("unit_admin", "national_admin")
@@ -26,7 +28,7 @@ BLOCK_NAMES = {
 # The registry's rule (submission domain.CHILD_LEVELS): what may be added under a unit of a level.
 CHILD_LEVELS = {"top": ("upper", "grassroots"), "upper": ("grassroots",)}
 MEMBERS_PER_PAGE = 50
-COUNCIL_CHOICES = 200  # members offered in the council's select; the search narrows larger units
+COUNCIL_CHOICES = 200  # reviewers offered in the council's select; the search narrows larger units
 
 
 def _pair(names: dict[str, tuple[str, str]], key: str | None, page: Page) -> str:
@@ -308,16 +310,16 @@ def _council_unit(page: Page) -> str:
     return acting.unit
 
 
-def _in_unit(page: Page, member_id: str, unit: str) -> dict[str, Any] | None:
-    """The member, if they belong to the unit's subtree (submission answers 404 otherwise)."""
-    if not member_id:
-        return None
-    answer = page.api("submission", "GET", f"/api/v1/members/{quote(member_id, safe='')}")
-    if not answer.ok:
-        return None
-    member = answer.json()
-    home = page.front.upstreams.unit(str(member.get("unit") or ""))
-    return member if home and f"/{unit}/" in home["path"] else None
+def _reviewers(page: Page, unit: str) -> dict[str, str]:
+    """Who may sit on the unit's council: the people holding a reviewer grant at the unit, by the
+    id their tokens carry (review checks a scorer's seat against it), with their names."""
+    rows = page.db.execute(
+        select(Grant.person, Person.name)
+        .join(Person, Person.id == Grant.person)
+        .where(Grant.unit == unit, Grant.role == "reviewer", Grant.revoked_at.is_(None))
+        .order_by(Person.name, Grant.person)
+    ).all()
+    return {person: name for person, name in rows}
 
 
 def _council_change(page: Page, unit: str, current: list[dict[str, Any]]) -> tuple[str, dict[str, list[str]]]:
@@ -327,8 +329,8 @@ def _council_change(page: Page, unit: str, current: list[dict[str, Any]]) -> tup
     path = f"/api/v1/councils/{unit}/members/{quote(member_id, safe='')}"
     review = page.front.upstreams.review_call
     if action == "add":
-        if _in_unit(page, member_id, unit) is None:
-            message = page.t("Hãy chọn một đoàn viên của đơn vị.", "Choose a member of the unit.")
+        if member_id not in _reviewers(page, unit):
+            message = page.t("Hãy chọn một người thẩm định của đơn vị.", "Choose one of the unit's reviewers.")
             return page.t("Chưa thêm được thành viên.", "The member was not added."), {"member_id": [message]}
         role = "chair" if form.get("role") == "chair" else "member"
         if role == "chair":
@@ -381,16 +383,19 @@ def council(page: Page) -> Response:
             back = f"/quan-tri/hoi-dong?unit={unit}" if unit != _acting(page).unit else "/quan-tri/hoi-dong"
             return page.redirect(back)
     q = page.request.args.get("q", "").strip()
-    found = page.api("submission", "GET", "/api/v1/members", params={"unit": unit, "q": q, "limit": COUNCIL_CHOICES})
-    choices = (found.json() or {}).get("items", []) if found.ok else []
-    if found.status == 422:
-        errors = {**errors, "q": page.field_errors(found.error()).get("q", [])}
+    reviewers = _reviewers(page, unit)
     seated = {m["member_id"] for m in current}
-    names = {m["member_id"]: m["full_name"] for m in choices}
-    for m in current:  # names of seated members the first page of choices did not bring
+    wanted = q.casefold()
+    choices = [
+        {"member_id": person, "full_name": name, "unit": unit}
+        for person, name in reviewers.items()
+        if person not in seated and (wanted in name.casefold() or wanted in person.casefold())
+    ]
+    names = dict(reviewers)
+    for m in current:  # a seated person whose reviewer grant was revoked keeps a name
         if m["member_id"] not in names:
-            member = _in_unit(page, m["member_id"], unit)
-            names[m["member_id"]] = member["full_name"] if member else ""
+            person = page.db.get(Person, m["member_id"])
+            names[m["member_id"]] = person.name if person else ""
     return page.render(
         "admin_council.html",
         status=422 if summary or errors else 200,
@@ -398,8 +403,8 @@ def council(page: Page) -> Response:
         unit_name=(page.front.upstreams.unit(unit) or {}).get("name", unit),
         seated=sorted(current, key=lambda m: (m["role"] != "chair", names.get(m["member_id"], ""), m["member_id"])),
         names=names,
-        choices=[m for m in choices if m["member_id"] not in seated],
-        more=(found.json() or {}).get("total", 0) > COUNCIL_CHOICES if found.ok else False,
+        choices=choices[:COUNCIL_CHOICES],
+        more=len(choices) > COUNCIL_CHOICES,
         q=q,
         summary=summary,
         errors=errors,
