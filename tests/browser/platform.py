@@ -44,6 +44,7 @@ class Platform:
     tag: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
     ports: dict[str, int] = field(default_factory=dict)
     databases: dict[str, str] = field(default_factory=dict)
+    common: dict[str, str] = field(default_factory=dict)  # every process's settings
     processes: list[subprocess.Popen] = field(default_factory=list)
 
     @property
@@ -101,7 +102,7 @@ class Platform:
                 "PORTAL_POST_LOGOUT_REDIRECT_URIS": f"{portal}/",
             },
         )
-        common = {
+        self.common = common = {
             "AMQP_URI": self.amqp_uri,
             "PLATFORM_MODE": "development",
             "JWT_JWKS_URL": f"{portal}/.well-known/jwks.json",
@@ -147,26 +148,16 @@ class Platform:
             check=True,
             capture_output=True,
         )
-        subprocess.run(
-            [sys.executable, "-m", "portal.cli", "demo"],
-            env={
-                **os.environ,
-                **common,
-                "PORTAL_DATABASE_URL": self.databases["portal"],
-                "UPSTREAM_SUBMISSION": self.url("submission"),
-            },
-            cwd=ROOT,
-            check=True,
-            capture_output=True,
-        )
+        self.portal_cli("demo")
         return self
 
-    def grant(self, person: str, role: str, unit: str) -> None:
-        """A role grant as an operator gives one (portal.cli), for a journey that needs a stranger."""
+    def portal_cli(self, *args: str) -> None:
+        """`python -m portal.cli ...` on this platform's portal database and registry."""
         subprocess.run(
-            [sys.executable, "-m", "portal.cli", "grant", "--person", person, "--role", role, "--unit", unit],
+            [sys.executable, "-m", "portal.cli", *args],
             env={
                 **os.environ,
+                **self.common,
                 "PORTAL_DATABASE_URL": self.databases["portal"],
                 "UPSTREAM_SUBMISSION": self.url("submission"),
             },
@@ -174,6 +165,10 @@ class Platform:
             check=True,
             capture_output=True,
         )
+
+    def grant(self, person: str, role: str, unit: str) -> None:
+        """A role grant as an operator gives one, for a journey that needs a stranger."""
+        self.portal_cli("grant", "--person", person, "--role", role, "--unit", unit)
 
     def stop(self) -> None:
         for process in self.processes:

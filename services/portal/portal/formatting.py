@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from datetime import date as Date
-from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from chassis.config import setting
@@ -52,3 +53,14 @@ def datetime_local(value: object) -> str:
     if parsed.tzinfo is not None:
         parsed = parsed.astimezone(ZoneInfo(setting("LOCAL_TIMEZONE")))
     return parsed.strftime("%d/%m/%Y %H:%M")
+
+
+def days_left(due: Any, now: datetime | None = None) -> int | None:
+    """Whole days from now to a deadline (negative once it has passed)."""
+    parsed = _parse(due)
+    if not isinstance(parsed, datetime):
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    seconds = (parsed - (now or datetime.now(UTC))).total_seconds()
+    return int(seconds // 86400)

@@ -64,8 +64,7 @@ def callback(page: Page):  # type: ignore[no-untyped-def]
 
 def _failed(page: Page, why: str):  # type: ignore[no-untyped-def]
     log.warning("login refused: %s", why)
-    return page.render(
-        "message.html",
+    return page.notice(
         status=400,
         title=page.t("Đăng nhập không thành công", "Login failed"),
         text=page.t(

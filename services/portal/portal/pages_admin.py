@@ -90,16 +90,13 @@ def grant_dict(grant: Grant) -> dict[str, Any]:
 
 
 def staff(page: Page) -> Response:
-    if not page.visitor.logged_in:
-        return page.login_redirect()
+    refused = page.gate(
+        ("unit_admin", "national_admin"), ("Chỉ quản trị đơn vị mới phân quyền.", "Only unit admins grant roles.")
+    )
+    if refused:
+        return refused
     acting = page.visitor.acting
-    if acting is None or acting.role not in ("unit_admin", "national_admin"):
-        return page.render(
-            "message.html",
-            status=403,
-            title=page.t("Không có quyền", "Not allowed"),
-            text=page.t("Chỉ quản trị đơn vị mới phân quyền.", "Only unit admins grant roles."),
-        )
+    assert acting is not None
     summary, errors = "", {}
     if page.request.method == "POST":
         page.check_csrf()

@@ -70,8 +70,7 @@ def certificate_data(
 
 def _not_found(page: Page, initiative_id: str, level: str | None) -> Response:
     vi, en = LEVEL_WORDS.get(level or "", ("", ""))
-    return page.render(
-        "message.html",
+    return page.notice(
         status=404,
         title=page.t("Không có giấy chứng nhận", "No certificate"),
         text=page.t(
@@ -92,8 +91,7 @@ def download(page: Page, initiative_id: str) -> Response:
     item = answer.json()
     back = (f"/sang-kien/{initiative_id}", page.t("Quay lại sáng kiến", "Back to the initiative"))
     if not item.get("recognized_level"):
-        return page.render(
-            "message.html",
+        return page.notice(
             status=409,
             title=page.t("Chưa được công nhận", "Not recognised yet"),
             text=page.t(
@@ -125,8 +123,7 @@ def download(page: Page, initiative_id: str) -> Response:
         return page.refused(check, page.t("Lỗi", "Error"), link=back)
     found = check.json()
     if not found.get("valid"):
-        return page.render(
-            "message.html",
+        return page.notice(
             status=409,
             title=page.t("Giấy chứng nhận không còn hiệu lực", "The certificate is no longer valid"),
             text=page.t(
@@ -144,8 +141,7 @@ def download(page: Page, initiative_id: str) -> Response:
         pdf = certificate_pdf.render(data)
     except certificate_pdf.PdfUnavailable as exc:
         log.error("certificate PDF unavailable: %s", exc)
-        return page.render(
-            "message.html",
+        return page.notice(
             status=503,
             title=page.t("Chưa tạo được bản in", "The printable copy is unavailable"),
             text=page.t(

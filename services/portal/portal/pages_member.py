@@ -79,10 +79,9 @@ def _default_values(page: Page) -> dict[str, str]:
 
 
 def submit(page: Page) -> Response:
-    if not page.visitor.logged_in:
-        return page.login_redirect()
-    if page.visitor.role not in SUBMITTERS:
-        return _no_role(page)
+    refused = page.gate(SUBMITTERS)
+    if refused:
+        return refused
     errors: dict[str, list[str]] = {}
     summary = ""
     if page.request.method == "POST":
@@ -111,20 +110,6 @@ def submit(page: Page) -> Response:
         joined=page.request.args.get("joined"),
         on_behalf=page.visitor.role == "support_team",
         **_submit_context(page, values),
-    )
-
-
-def _no_role(page: Page) -> Response:
-    if not page.visitor.grants:
-        return page.redirect("/tham-gia")
-    return page.render(
-        "message.html",
-        status=403,
-        title=page.t("Không có quyền", "Not allowed"),
-        text=page.t(
-            "Vai trò hiện tại của bạn không dùng được trang này. Hãy đổi vai trò ở đầu trang.",
-            "Your current role cannot use this page. Switch roles at the top of the page.",
-        ),
     )
 
 
@@ -206,10 +191,9 @@ def withdraw(page: Page, initiative_id: str) -> Response:
 
 
 def resubmit(page: Page, initiative_id: str) -> Response:
-    if not page.visitor.logged_in:
-        return page.login_redirect()
-    if page.visitor.role not in SUBMITTERS:
-        return _no_role(page)
+    refused = page.gate(SUBMITTERS)
+    if refused:
+        return refused
     current = page.api("submission", "GET", f"/api/v1/initiatives/{initiative_id}")
     if not current.ok:
         return page.refused(current, page.t("Không tìm thấy", "Not found"))
@@ -273,10 +257,9 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def bulk(page: Page) -> Response:
-    if not page.visitor.logged_in:
-        return page.login_redirect()
-    if page.visitor.role != "support_team":
-        return _no_role(page)
+    refused = page.gate(("support_team",))
+    if refused:
+        return refused
     result: dict[str, Any] | None = None
     summary = ""
     if page.request.method == "POST":

@@ -232,8 +232,7 @@ def open_data(page: Page) -> Response:
     upstream = _stream(page, "/api/v1/exports/open-data.csv", {"programme": page.front.programme}, None)
     if upstream.status != 200:
         _, error = _error_of(upstream)
-        return page.render(
-            "message.html",
+        return page.notice(
             status=upstream.status,
             title=page.t("Không tải được dữ liệu mở", "The open data could not be downloaded"),
             text=page.message(error),

@@ -11,8 +11,8 @@ from typing import Any
 
 from werkzeug.wrappers import Response
 
+from portal import formatting, timeline
 from portal import review_words as words
-from portal import timeline
 from portal.upstreams import Answer
 from portal.web import Page
 
@@ -26,24 +26,15 @@ def _review(page: Page, method: str, path: str, unit: str | None = None, **kwarg
     return page.front.upstreams.review_call(owner, method, path, page.token, **kwargs)
 
 
-def _not_a_reader(page: Page) -> Response | None:
-    if not page.visitor.logged_in:
-        return page.login_redirect()
-    if page.visitor.role not in READERS:
-        return page.render(
-            "message.html",
-            status=403,
-            title=page.t("Không có quyền", "Not allowed"),
-            text=page.t(
-                "Trang này dành cho người thẩm định, hội đồng và quản trị đơn vị.",
-                "This page is for reviewers, councils and unit admins.",
-            ),
-        )
-    return None
+# Who reads review files: the unit's reviewers (councils included), its admins, the national office.
+NOT_A_READER = (
+    "Trang này dành cho người thẩm định, hội đồng và quản trị đơn vị.",
+    "This page is for reviewers, councils and unit admins.",
+)
 
 
 def queue(page: Page) -> Response:
-    refused = _not_a_reader(page)
+    refused = page.gate(READERS, NOT_A_READER)
     if refused:
         return refused
     args = page.request.args
@@ -54,7 +45,7 @@ def queue(page: Page) -> Response:
     if not answer.ok:
         return page.refused(answer, page.t("Không mở được danh sách", "The queue could not be opened"))
     body = answer.json()
-    items = [{**item, "days_left": words.days_left(item.get("due_at"))} for item in body["items"]]
+    items = [{**item, "days_left": formatting.days_left(item.get("due_at"))} for item in body["items"]]
     return page.render(
         "review_queue.html",
         items=items,
@@ -69,13 +60,17 @@ def queue(page: Page) -> Response:
 
 def review_file(page: Page, initiative_id: str, *, action: str = "", answer: Answer | None = None) -> Response:
     """The file; after a refused action, the same page with review's reason by that action's form."""
-    refused = _not_a_reader(page)
+    refused = page.gate(READERS, NOT_A_READER)
     if refused:
         return refused
     found = _review(page, "GET", f"/api/v1/reviews/{initiative_id}")
     if not found.ok:
         return page.refused(found, page.t("Không mở được hồ sơ", "The file could not be opened"))
     file = found.json()
+    # Review's events carry no names (the contracts keep them out): submission has the authors'.
+    initiative = page.api("submission", "GET", f"/api/v1/initiatives/{initiative_id}")
+    if initiative.ok:
+        file["authors"] = initiative.json().get("authors") or file["authors"]
     current = next((s for s in reversed(file["steps"]) if s["level"] == file.get("level")), None)
     summary, errors, status = "", {}, 200
     if answer is not None and not answer.ok:
@@ -86,7 +81,7 @@ def review_file(page: Page, initiative_id: str, *, action: str = "", answer: Ans
         status=status,
         file=file,
         current=current,
-        days_left=words.days_left(current.get("due_at")) if current else None,
+        days_left=formatting.days_left(current.get("due_at")) if current else None,
         words=words,
         levels=timeline.LEVEL_NAMES,
         failed_action=action if answer is not None else "",
@@ -98,12 +93,12 @@ def review_file(page: Page, initiative_id: str, *, action: str = "", answer: Ans
 
 
 def act(page: Page, initiative_id: str, action: str) -> Response:
-    refused = _not_a_reader(page)
+    refused = page.gate(READERS, NOT_A_READER)
     if refused:
         return refused
     page.check_csrf()
     if action not in words.ENDPOINTS:
-        return page.render("message.html", status=404, title=page.t("Không tìm thấy", "Not found"), text="")
+        return page.notice(404, page.t("Không tìm thấy", "Not found"), "")
     # The top-level unit the form names only routes the call: the deployment checks everything.
     top = (page.request.form.get("top_unit") or "").strip() or None
     answer = _review(

@@ -28,30 +28,16 @@ BLOCK_NAMES = {
 # The registry's rule (submission domain.CHILD_LEVELS): what may be added under a unit of a level.
 CHILD_LEVELS = {"top": ("upper", "grassroots"), "upper": ("grassroots",)}
 MEMBERS_PER_PAGE = 50
+ONLY_ADMINS = (
+    "Chỉ quản trị đơn vị mới dùng được trang này. Hãy đổi vai trò ở đầu trang.",
+    "Only unit admins can use this page. Switch roles at the top of the page.",
+)
 COUNCIL_CHOICES = 200  # reviewers offered in the council's select; the search narrows larger units
-
-
-def _pair(names: dict[str, tuple[str, str]], key: str | None, page: Page) -> str:
-    pair = names.get(key or "")
-    return (pair[1] if page.lang == "en" else pair[0]) if pair else (key or "")
 
 
 def _refuse_non_admin(page: Page) -> Response | None:
     """The login redirect or the 403 page for anyone who is not acting as a unit or national admin."""
-    if not page.visitor.logged_in:
-        return page.login_redirect()
-    acting = page.visitor.acting
-    if acting is None or acting.role not in ADMINS:
-        return page.render(
-            "message.html",
-            status=403,
-            title=page.t("Không có quyền", "Not allowed"),
-            text=page.t(
-                "Chỉ quản trị đơn vị mới dùng được trang này. Hãy đổi vai trò ở đầu trang.",
-                "Only unit admins can use this page. Switch roles at the top of the page.",
-            ),
-        )
-    return None
+    return page.gate(ADMINS, ONLY_ADMINS)
 
 
 def _acting(page: Page) -> Acting:
@@ -124,7 +110,7 @@ def _target_rows(page: Page, unit: str, programmes: list[dict[str, Any]]) -> lis
             {
                 **target,
                 "phase_name": phase_names.get(key, target["phase"]),
-                "block_name": _pair(BLOCK_NAMES, target["block"], page),
+                "block_name": timeline.word(BLOCK_NAMES, target["block"], page.lang),
                 "done": done,
                 "percent": percent,
                 # The bar stops at 100: past the target the figure says how far past.
@@ -178,7 +164,7 @@ def targets(page: Page) -> Response:
         rows=_target_rows(page, unit, programmes),
         lower=_lower_units(page, acting.unit),
         programmes=programmes,
-        blocks=[(code, _pair(BLOCK_NAMES, code, page)) for code in BLOCK_NAMES],
+        blocks=[(code, timeline.word(BLOCK_NAMES, code, page.lang)) for code in BLOCK_NAMES],
         saved=page.request.args.get("da-luu"),
         summary=summary,
         errors=errors,
@@ -288,8 +274,8 @@ def units(page: Page) -> Response:
         children=_lower_units(page, parent),
         levels=[(lv, timeline.level_name(lv, page.lang)) for lv in levels],
         level_names={lv: timeline.level_name(lv, page.lang) for lv in ("top", "upper", "grassroots")},
-        blocks=[(code, _pair(BLOCK_NAMES, code, page)) for code in ("enterprise", "administration")],
-        block_names={code: _pair(BLOCK_NAMES, code, page) for code in BLOCK_NAMES},
+        blocks=[(code, timeline.word(BLOCK_NAMES, code, page.lang)) for code in ("enterprise", "administration")],
+        block_names={code: timeline.word(BLOCK_NAMES, code, page.lang) for code in BLOCK_NAMES},
         added=page.request.args.get("da-them"),
         existed=page.request.args.get("da-co"),
         summary=summary,

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
-from portal.formatting import _parse
+from portal.timeline import word  # noqa: F401 - the templates call words.word
 
 STATUS = {
     "received": ("Chờ tiếp nhận", "Awaiting intake"),
@@ -63,24 +62,6 @@ ENDPOINTS = {
     "nominate": "nomination",
 }
 REASON_REQUIRED = ("request_corrections", "reject", "return")
-
-
-def word(table: dict[str, tuple[str, str]], key: str | None, lang: str) -> str:
-    pair = table.get(key or "")
-    if pair is None:
-        return key or ""
-    return pair[1] if lang == "en" else pair[0]
-
-
-def days_left(due: Any, now: datetime | None = None) -> int | None:
-    """Whole days from now to a deadline (negative once it has passed)."""
-    parsed = _parse(due)
-    if not isinstance(parsed, datetime):
-        return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    seconds = (parsed - (now or datetime.now(UTC))).total_seconds()
-    return int(seconds // 86400)
 
 
 def payload(action: str, form: Any) -> dict[str, Any]:

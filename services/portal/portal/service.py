@@ -79,19 +79,10 @@ class PortalService(OpsEndpoints):
             try:
                 return handler(page, *args)
             except CsrfRefused as exc:
-                return page.render(
-                    "message.html",
-                    status=403,
-                    title=page.t("Không hợp lệ", "Refused"),
-                    text=page.message(exc.body()["error"]),
-                )
+                return page.notice(403, page.t("Không hợp lệ", "Refused"), page.message(exc.body()["error"]))
             except UpstreamUnavailable as exc:
-                return page.render(
-                    "message.html",
-                    status=503,
-                    title=page.t("Hệ thống đang bận", "Temporarily unavailable"),
-                    text=page.message(exc.body()["error"]),
-                )
+                busy = page.t("Hệ thống đang bận", "Temporarily unavailable")
+                return page.notice(503, busy, page.message(exc.body()["error"]))
 
     # -- operations ---------------------------------------------------------------
     @api("GET", "/readyz")

@@ -40,7 +40,8 @@ WITHDRAWABLE = ("submitted", "in_review", "returned")
 RESUBMITTABLE = ("returned",)
 
 
-def _name(names: dict[str, tuple[str, str]], key: str | None, lang: str) -> str:
+def word(names: dict[str, tuple[str, str]], key: str | None, lang: str) -> str:
+    """A code in words from a (Vietnamese, English) table; an unknown code as itself."""
     pair = names.get(key or "")
     if pair is None:
         return key or ""
@@ -48,11 +49,11 @@ def _name(names: dict[str, tuple[str, str]], key: str | None, lang: str) -> str:
 
 
 def level_name(level: str | None, lang: str) -> str:
-    return _name(LEVEL_NAMES, level, lang)
+    return word(LEVEL_NAMES, level, lang)
 
 
 def status_name(status: str | None, lang: str) -> str:
-    return _name(STATUS_NAMES, status, lang)
+    return word(STATUS_NAMES, status, lang)
 
 
 def steps(item: dict[str, Any], lang: str) -> list[dict[str, Any]]:
@@ -64,9 +65,9 @@ def steps(item: dict[str, Any], lang: str) -> list[dict[str, Any]]:
         out.append(
             {
                 "kind": kind,
-                "what": _name(STEP_NAMES, kind, lang),
+                "what": word(STEP_NAMES, kind, lang),
                 "at": entry.get("at"),
-                "level": _name(LEVEL_NAMES, entry.get("level"), lang) if entry.get("level") else "",
+                "level": word(LEVEL_NAMES, entry.get("level"), lang) if entry.get("level") else "",
                 "unit": entry.get("unit") or "",
                 "reason": entry.get("reason") or "",
                 "score": entry.get("score"),

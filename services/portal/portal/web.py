@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, urlparse
@@ -25,6 +26,12 @@ class CsrfRefused(ApiError):
     status, code = 403, "csrf"
     message_vi = "Biểu mẫu đã hết hạn hoặc không hợp lệ. Hãy tải lại trang và thử lại."
     message_en = "The form has expired or is not valid. Reload the page and try again."
+
+
+NOT_FOR_THIS_ROLE = (
+    "Vai trò hiện tại của bạn không dùng được trang này. Hãy đổi vai trò ở đầu trang.",
+    "Your current role cannot use this page. Switch roles at the top of the page.",
+)
 
 
 @dataclass
@@ -82,11 +89,24 @@ class Page:
         response.headers.setdefault("Cache-Control", "no-store")
         return response
 
+    def notice(self, status: int, title: str, text: str, link: tuple[str, str] | None = None) -> Response:
+        """A page that only says something: a refusal, something missing, a failed login."""
+        return self.render("message.html", status=status, title=title, text=text, link=link)
+
     def refused(self, answer: Answer, title: str, link: tuple[str, str] | None = None) -> Response:
         """A service's refusal as a page: its status, and its own bilingual message."""
-        return self.render(
-            "message.html", status=answer.status, title=title, text=self.message(answer.error()), link=link
-        )
+        return self.notice(answer.status, title, self.message(answer.error()), link)
+
+    def gate(self, roles: Iterable[str], why: tuple[str, str] = NOT_FOR_THIS_ROLE) -> Response | None:
+        """None when the visitor's active role may use the page; else the login, the join page
+        (no role at all yet) or a 403 saying why, in the visitor's language."""
+        if not self.visitor.logged_in:
+            return self.login_redirect()
+        if self.visitor.role in roles:
+            return None
+        if not self.visitor.grants:
+            return self.redirect("/tham-gia")
+        return self.notice(403, self.t("Không có quyền", "Not allowed"), self.t(*why))
 
     def redirect(self, location: str, status: int = 303) -> Response:
         response = Response(status=status, headers={"Location": location})

@@ -341,10 +341,14 @@ def score(session: Session, principal: Principal, initiative_id: str, payload: A
     return case
 
 
-def current_verdict(session: Session, case: Case, review: LevelReview) -> tuple[domain.Verdict, int]:
+def current_verdict(
+    session: Session, case: Case, review: LevelReview, cast: list[Scorecard] | None = None
+) -> tuple[domain.Verdict, int]:
+    """The level's verdict; `cast`: its scorecards when the caller has them already."""
     rules = rules_for(case.programme, review.level)
     size = council_size(session, review.unit) if rules.by_council else 0
-    cards = [{c: getattr(s, c) for c in domain.CRITERIA} for s in scorecards(session, review)]
+    cast = scorecards(session, review) if cast is None else cast
+    cards = [{c: getattr(s, c) for c in domain.CRITERIA} for s in cast]
     return domain.verdict(rules, cards, size), size
 
 

@@ -125,11 +125,12 @@ def review_file(session: Session, principal: Principal, initiative_id: str, now:
         session.scalars(select(Scorecard).where(Scorecard.initiative_id == initiative_id).order_by(Scorecard.id))
     )
     if current is not None:
-        result, size = current_verdict(session, case, current)
+        cast = [s for s in scorecards if s.level == current.level and s.revision == current.revision]
+        result, size = current_verdict(session, case, current, cast)
         rules = rules_for(case.programme, current.level)
         refusal = domain.recognition_refusal(result, size)
         blocked = {"en": refusal.message_en, "vi": refusal.message_vi} if refusal else None
-        actions = _actions(session, principal, case, current, rules, scorecards, refusal is not None)
+        actions = _actions(session, principal, case, current, rules, cast, refusal is not None)
         verdict = {
             "decision_rule": result.rule,
             "scorers": result.scorers,
@@ -173,16 +174,16 @@ def _actions(
     case: Case,
     current: LevelReview,
     rules: Any,
-    scorecards: list[Scorecard],
+    cast: list[Scorecard],
     recognition_blocked: bool,
 ) -> list[str]:
-    """The actions the caller may take on the current level now (the API still checks each)."""
+    """The actions the caller may take on the current level now (the API still checks each);
+    `cast`: the current level's scorecards."""
     try:
         domain.check_actor(principal, case.path_codes, step_of(current))
         may_act = not case.withdrawn
     except Forbidden:
         may_act = False
-    cast = [s for s in scorecards if s.level == current.level and s.revision == current.revision]
     if rules.by_council:
         may_score = session.get(CouncilMember, (current.unit, principal.sub)) is not None
         may_score = may_score and all(s.reviewer != principal.sub for s in cast)
