@@ -128,6 +128,9 @@ def test_an_initiative_climbs_every_level_to_national_recognition(
     page.goto(platform.portal + file_url)
     expect(page.locator("#quorum")).to_contain_text("3/2")
     expect(page.locator("#verdict")).to_contain_text("đạt")
+    # Scorecards and the audit trail name the people behind the login ids.
+    expect(page.locator("#scorecards")).to_contain_text("Bùi Thị Lan")
+    expect(page.locator("#audit")).to_contain_text("Phạm Thị Dung (idp|council)")
     act(page, "recognize")
     act(page, "nominate")
 

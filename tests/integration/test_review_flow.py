@@ -207,3 +207,16 @@ def test_the_review_file_offers_its_caller_the_actions_in_order_now_and_only_tho
     act(review_api, initiative_id, "nomination", {}, reviewer)
     assert offered(reviewer)[0] == set()  # the upper level has it now
     assert offered(REVIEWERS["upper"])[0] == {"accept", "request_corrections"}
+
+
+def test_a_council_has_one_chair_naming_another_seats_the_former_as_a_member(review_api) -> None:  # type: ignore[no-untyped-def]
+    admin = token("unit_admin", "HN", "ad-hn-chair")
+    put_council(review_api, "HN", ["ct-hn-1", "ct-hn-2"])
+    answer = requests.put(
+        f"{review_api}/api/v1/councils/HN/members/ct-hn-2", json={"role": "chair"}, headers=admin, timeout=10
+    )
+    assert answer.status_code == 200, answer.text
+    seats = requests.get(f"{review_api}/api/v1/councils/HN", headers=admin, timeout=10).json()["items"]
+    roles = {s["member_id"]: s["role"] for s in seats if s["member_id"].startswith("ct-hn-")}
+    assert roles == {"ct-hn-1": "member", "ct-hn-2": "chair"}
+    assert [s["member_id"] for s in seats if s["role"] == "chair"] == ["ct-hn-2"]

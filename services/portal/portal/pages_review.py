@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from portal import formatting, timeline
 from portal import review_words as words
+from portal.models import Person
 from portal.upstreams import Answer
 from portal.web import Page
 
@@ -31,6 +33,13 @@ NOT_A_READER = (
     "Trang này dành cho người thẩm định, hội đồng và quản trị đơn vị.",
     "This page is for reviewers, councils and unit admins.",
 )
+
+
+def _names(page: Page, file: dict[str, Any]) -> dict[str, str]:
+    """Reviewers and admins act under their login's id; the portal knows the names behind them."""
+    ids = {a["actor"] for a in file.get("audit", [])} | {s["reviewer"] for s in file.get("scorecards", [])}
+    rows = page.db.execute(select(Person.id, Person.name).where(Person.id.in_(ids), Person.name != "")).all()
+    return dict(rows)
 
 
 def queue(page: Page) -> Response:
@@ -71,6 +80,7 @@ def review_file(page: Page, initiative_id: str, *, action: str = "", answer: Ans
     initiative = page.api("submission", "GET", f"/api/v1/initiatives/{initiative_id}")
     if initiative.ok:
         file["authors"] = initiative.json().get("authors") or file["authors"]
+    file["names"] = _names(page, file)
     current = next((s for s in reversed(file["steps"]) if s["level"] == file.get("level")), None)
     summary, errors, status = "", {}, 200
     if answer is not None and not answer.ok:

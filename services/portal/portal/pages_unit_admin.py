@@ -320,12 +320,12 @@ def _council_change(page: Page, unit: str, current: list[dict[str, Any]]) -> tup
             return page.t("Chưa thêm được thành viên.", "The member was not added."), {"member_id": [message]}
         role = "chair" if form.get("role") == "chair" else "member"
         if role == "chair":
-            return _make_chair(page, unit, member_id, current)
+            return _make_chair(page, unit, member_id)
         answer = review(unit, "PUT", path, page.token, json_body={"role": "member"})
     elif action == "chair":
         if member_id not in {m["member_id"] for m in current}:  # only a seated member becomes chair here
             return page.t("Người này không có trong hội đồng.", "This person is not on the council."), {}
-        return _make_chair(page, unit, member_id, current)
+        return _make_chair(page, unit, member_id)
     elif action == "remove":
         answer = review(unit, "DELETE", path, page.token)
     else:
@@ -333,23 +333,11 @@ def _council_change(page: Page, unit: str, current: list[dict[str, Any]]) -> tup
     return ("", {}) if answer.ok else _errors_of(page, answer)
 
 
-def _make_chair(
-    page: Page, unit: str, member_id: str, current: list[dict[str, Any]]
-) -> tuple[str, dict[str, list[str]]]:
-    """A council has one chair: the new one first, then the former chair becomes a member again
-    (in that order, so a failure half-way leaves two chairs to fix rather than none)."""
-    review = page.front.upstreams.review_call
+def _make_chair(page: Page, unit: str, member_id: str) -> tuple[str, dict[str, list[str]]]:
+    """Review keeps one chair: naming the new one seats the former as a member in one transaction."""
     path = f"/api/v1/councils/{unit}/members/{quote(member_id, safe='')}"
-    answer = review(unit, "PUT", path, page.token, json_body={"role": "chair"})
-    if not answer.ok:
-        return _errors_of(page, answer)
-    for former in current:
-        if former["role"] == "chair" and former["member_id"] != member_id:
-            path = f"/api/v1/councils/{unit}/members/{quote(former['member_id'], safe='')}"
-            answer = review(unit, "PUT", path, page.token, json_body={"role": "member"})
-            if not answer.ok:
-                return _errors_of(page, answer)
-    return "", {}
+    answer = page.front.upstreams.review_call(unit, "PUT", path, page.token, json_body={"role": "chair"})
+    return ("", {}) if answer.ok else _errors_of(page, answer)
 
 
 def council(page: Page) -> Response:

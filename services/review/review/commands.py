@@ -472,18 +472,29 @@ def put_council_member(
     elif member.role == data["role"]:
         return member, False
     member.role = data["role"]
-    audit(
-        session,
-        None,
-        None,
-        principal.sub,
-        principal.role,
-        "council_member_set",
-        now,
-        unit=unit,
-        member_id=member_id,
-        council_role=data["role"],
-    )
+    changed = [member]
+    if data["role"] == "chair":
+        # A council has one chair: the former one sits on as a member, in the same transaction.
+        for former in session.scalars(
+            select(CouncilMember)
+            .where(CouncilMember.unit == unit, CouncilMember.role == "chair", CouncilMember.member_id != member_id)
+            .with_for_update()
+        ):
+            former.role = "member"
+            changed.append(former)
+    for seat in changed:
+        audit(
+            session,
+            None,
+            None,
+            principal.sub,
+            principal.role,
+            "council_member_set",
+            now,
+            unit=unit,
+            member_id=seat.member_id,
+            council_role=seat.role,
+        )
     return member, created
 
 

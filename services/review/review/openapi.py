@@ -112,6 +112,10 @@ def _operations() -> dict[str, dict[str, Any]]:
         "/api/v1/councils/{unit}/members/{member_id}": {
             "put": {
                 "summary": "Add a council member or change their role (the unit's admin)",
+                "description": (
+                    "A council has one chair: naming a new chair makes the former chair a member"
+                    " in the same transaction."
+                ),
                 "security": SECURED,
                 "parameters": member,
                 "requestBody": {"required": False, **json_body("CouncilMemberIn")},
