@@ -39,7 +39,7 @@ def _names(page: Page, file: dict[str, Any]) -> dict[str, str]:
     """Reviewers and admins act under their login's id; the portal knows the names behind them."""
     ids = {a["actor"] for a in file.get("audit", [])} | {s["reviewer"] for s in file.get("scorecards", [])}
     rows = page.db.execute(select(Person.id, Person.name).where(Person.id.in_(ids), Person.name != "")).all()
-    return dict(rows)
+    return {**dict(rows), "system": page.t("Hệ thống", "the platform")}
 
 
 def queue(page: Page) -> Response:
