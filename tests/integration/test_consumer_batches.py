@@ -9,12 +9,12 @@ from typing import Any
 from nameko.dependency_providers import Config
 from sqlalchemy import create_engine, text
 
+from chassis.consuming import handles_each
 from chassis.db import Database, normalize_url
 from chassis.dead_letters import depth
 from chassis.envelope import dumps
 from chassis.errors import PoisonMessage
 from chassis.handler import unit_event_handler
-from chassis.inbox import idempotent
 from chassis.relay import ConfirmingPublisher
 from tests.integration.conftest import count, wait_for
 from tests.integration.test_consumers import returned_event
@@ -29,7 +29,7 @@ class BatchService:
     sessions: collections.Counter = collections.Counter()
 
     @unit_event_handler("review", "initiative.returned")
-    @idempotent("batched")
+    @handles_each("batched")
     def handle(self, session: Any, event: dict) -> None:
         BatchService.sessions[id(session)] += 1
         if event["data"]["reason"] == BROKEN:

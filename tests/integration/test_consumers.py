@@ -9,10 +9,10 @@ import uuid
 import requests
 from nameko.dependency_providers import Config
 
+from chassis.consuming import handles_each
 from chassis.db import Database
 from chassis.envelope import dumps, new_event
 from chassis.handler import unit_event_handler
-from chassis.inbox import idempotent
 from chassis.relay import amqp_connection
 from tests.conftest import token
 from tests.factories import UNIT, initiative
@@ -150,7 +150,7 @@ class FixableService:
     handled: list[str] = []
 
     @unit_event_handler("review", "initiative.returned")
-    @idempotent("fixable")
+    @handles_each("fixable")
     def handle(self, session: object, event: dict) -> None:
         if FixableService.broken:
             raise RuntimeError("a bug, fixed in the next release")

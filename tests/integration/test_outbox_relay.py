@@ -15,9 +15,9 @@ from nameko.dependency_providers import Config
 from sqlalchemy import Column, MetaData, String, Table, create_engine, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from chassis.consuming import handles_each
 from chassis.db import Database, make_engine, normalize_url
 from chassis.handler import unit_event_handler
-from chassis.inbox import idempotent
 from chassis.tables import metadata as chassis_metadata
 from submission.commands import submit
 from tests.conftest import create_database, drop_database
@@ -37,7 +37,7 @@ class CountingConsumer:
     db = Database()
 
     @unit_event_handler("submission", "initiative.submitted")
-    @idempotent("counter")
+    @handles_each("counter")
     def on_submitted(self, session: Session, event: dict) -> None:
         session.execute(insert(effects).values(event_id=event["id"], initiative_id=event["subject"]))
 

@@ -17,11 +17,11 @@ from nameko.standalone.events import get_event_exchange
 
 from chassis import metrics
 from chassis.config import setting
+from chassis.consuming import DONE, Outcome, failed
 from chassis.contracts import contract_errors
 from chassis.db import Database, ping, unavailable
 from chassis.dead_letters import DLQ_SUFFIX, depth
 from chassis.envelope import envelope_errors
-from chassis.errors import PoisonMessage
 
 log = logging.getLogger(__name__)
 
@@ -109,9 +109,9 @@ class UnitEventHandler(EventHandler):
     catch-all `review` each own their queue. Failed handlers are requeued with a backoff;
     the quorum queue dead-letters after `DELIVERY_LIMIT` deliveries.
 
-    Where the service method accepts batches (`chassis.inbox.idempotent`), events are gathered
-    up to `CONSUMER_BATCH_SIZE` (or for `CONSUMER_BATCH_WAIT_MS`) and one worker handles them in
-    one transaction; each message is then acked, requeued or dead-lettered by its own outcome.
+    Where the service method is a consumer (`chassis.consuming`), events are gathered up to
+    `CONSUMER_BATCH_SIZE` (or for `CONSUMER_BATCH_WAIT_MS`) and one worker handles them in one
+    transaction; each message is then acked, requeued or dead-lettered by its own outcome.
     """
 
     queue_consumer = PrefetchingQueueConsumer()
@@ -132,7 +132,8 @@ class UnitEventHandler(EventHandler):
         with Connection(config["AMQP_URI"]) as conn:
             dead_letter_queue(self.queue_name)(conn.default_channel).declare()
         method = getattr(self.container.service_cls, self.method_name)
-        self.batch_size = int(config.get("CONSUMER_BATCH_SIZE", 1)) if getattr(method, "accepts_batches", False) else 1
+        batches = getattr(method, "consumer", None) is not None  # declared with chassis.consuming
+        self.batch_size = int(config.get("CONSUMER_BATCH_SIZE", 1)) if batches else 1
         self.batch_wait = float(config.get("CONSUMER_BATCH_WAIT_MS", 5)) / 1000
         self.pending: list[tuple[Any, Any]] = []
         self.flush_timer: Any = None
@@ -191,39 +192,38 @@ class UnitEventHandler(EventHandler):
                 self.queue_consumer.requeue_message(message)
 
     def _settle_batch(self, messages: list[Any], worker_ctx: Any, result: Any = None, exc_info: Any = None) -> tuple:
-        outcomes = result if exc_info is None and isinstance(result, list) else [exc_info[1]] * len(messages)
-        self._settle(messages, outcomes)
+        self._settle(messages, _outcomes(result, exc_info, len(messages)))
         return result, exc_info
 
     def handle_message_processed(self, message: Any, result: Any = None, exc_info: Any = None) -> None:
-        self._settle([message], [None if exc_info is None else exc_info[1]])
+        self._settle([message], _outcomes(result, exc_info, 1))
 
-    def _settle(self, messages: list[Any], outcomes: list[BaseException | None]) -> None:
+    def _settle(self, messages: list[Any], outcomes: list[Outcome]) -> None:
         """Acks, dead-letters (poison) or requeues each message by its own outcome."""
-        failed = []
+        again = []
         for message, outcome in zip(messages, outcomes, strict=True):
-            if outcome is None:
+            self._count(message.payload, COUNTED_AS[outcome.status])
+            if outcome.settled:
                 _on_live_connection(self.queue_consumer.ack_message, message)
-            elif isinstance(outcome, PoisonMessage):
-                self._count(message.payload, "dead_lettered")
+            elif outcome.status == "poison":
+                log.error("dead-lettering an event on %s: %s", self.queue_name, outcome.reason[:500])
                 _on_live_connection(lambda m: m.reject(requeue=False), message)
             else:
-                self._count(message.payload, "failed")
-                failed.append(message)
-        if not failed:
+                again.append(message)
+        if not again:
             return
         if len(messages) > 1:
-            log.warning("%d of %d events on %s failed; requeued", len(failed), len(messages), self.queue_name)
-        errors = [o for o in outcomes if o is not None and not isinstance(o, PoisonMessage)]
-        if errors and all(unavailable(e) for e in errors):
+            log.warning("%d of %d events on %s requeued", len(again), len(messages), self.queue_name)
+        errors = [o.error for o in outcomes if o.status == "failed"]
+        if errors and all(e is not None and unavailable(e) for e in errors):
             # The database is down: hold the messages until it answers. Each requeue is a delivery,
             # and an outage longer than the delivery limit's backoff dead-lettered good events.
             self._wait_for_database()
         else:
             # Wait before handing them back: a failing event must not spin.
-            deliveries = max(int((m.headers or {}).get("x-delivery-count", 0)) for m in failed)
+            deliveries = max(int((m.headers or {}).get("x-delivery-count", 0)) for m in again)
             eventlet.sleep(min(0.2 * 2**deliveries, 5.0))
-        for message in failed:
+        for message in again:
             _on_live_connection(self.queue_consumer.requeue_message, message)
 
     def _wait_for_database(self, longest: float = 300.0) -> None:
@@ -242,6 +242,25 @@ class UnitEventHandler(EventHandler):
     def _count(self, body: Any, outcome: str) -> None:
         unit = body.get("unit", "none") if isinstance(body, dict) else "none"
         metrics.EVENTS_CONSUMED.labels(metrics.service_label(self.container), self.event_type, str(unit), outcome).inc()
+
+
+# The `outcome` label of events_consumed_total, by an event's outcome.
+COUNTED_AS = {
+    "done": "processed",
+    "duplicate": "duplicate",
+    "retry": "retried",
+    "failed": "failed",
+    "poison": "dead_lettered",
+}
+
+
+def _outcomes(result: Any, exc_info: Any, size: int) -> list[Outcome]:
+    """The consumer's outcomes; a worker that raised (or a plain method's None) counts for all."""
+    if exc_info is not None:
+        return [failed(exc_info[1])] * size
+    if isinstance(result, list) and len(result) == size and all(isinstance(o, Outcome) for o in result):
+        return result
+    return [DONE] * size
 
 
 def _on_live_connection(settle: Any, message: Any) -> None:

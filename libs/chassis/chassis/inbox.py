@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import functools
 import hashlib
-import logging
-from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -13,10 +10,7 @@ from sqlalchemy import insert, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from chassis import metrics
 from chassis.tables import inbox
-
-log = logging.getLogger(__name__)
 
 
 def claim(session: Session, consumer: str, event: dict[str, Any]) -> bool:
@@ -59,87 +53,3 @@ def serialize(session: Session, consumer: str, unit: str) -> None:
         name = f"{consumer}:{unit}".encode()
         key = int.from_bytes(hashlib.blake2b(name, digest_size=8).digest(), "big", signed=True)
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
-
-
-Handler = Callable[[Any, Session, dict[str, Any]], Any]
-
-
-def _count(consumer: str, event: dict[str, Any], outcome: str) -> None:
-    metrics.EVENTS_CONSUMED.labels(consumer, event["type"], str(event.get("unit", "none")), outcome).inc()
-
-
-def idempotent(
-    consumer: str, db_attr: str = "db", serialized: bool = False
-) -> Callable[[Handler], Callable[[Any, Any], Any]]:
-    """Wraps `handler(self, session, event)`: runs it once per event id, in one transaction.
-
-    Called with a list (a batch from `unit_event_handler`), it handles them all in one
-    transaction: one inbox insert and one commit instead of one each. Should any of them fail,
-    each is retried alone, so one bad event holds back none of the others; the answer is then
-    one outcome per event (None, or the exception it raised) for the entrypoint to settle.
-    `serialized`: the consumer's transactions take turns per unit (see `serialize`).
-    """
-
-    def decorate(handler: Handler) -> Callable[[Any, Any], Any]:
-        def one(self: Any, event: dict[str, Any]) -> Any:
-            with getattr(self, db_attr).transaction() as session:
-                if serialized:
-                    serialize(session, consumer, str(event.get("unit", "")))
-                if not claim(session, consumer, event):
-                    _count(consumer, event, "duplicate")
-                    return None
-                result = handler(self, session, event)
-            _count(consumer, event, "processed")
-            return result
-
-        def together(self: Any, events: list[dict[str, Any]]) -> list[BaseException | None]:
-            # By unit (stable, so one initiative's events keep their order): concurrent batches
-            # then lock per-unit rows (notify's daily counters) in one order and cannot deadlock.
-            ordered = sorted(events, key=lambda e: str(e.get("unit", "")))
-            handled = []
-            with getattr(self, db_attr).transaction() as session:
-                if serialized:  # each of the batch's units once, in unit order
-                    for unit in dict.fromkeys(str(e.get("unit", "")) for e in ordered):
-                        serialize(session, consumer, unit)
-                fresh = claim_many(session, consumer, ordered)
-                for event in ordered:
-                    first_time = event["id"] in fresh
-                    fresh.discard(event["id"])  # a redelivered copy in the same batch is a duplicate
-                    handled.append(first_time)
-                    if first_time:
-                        handler(self, session, event)
-            for event, first_time in zip(ordered, handled, strict=True):
-                _count(consumer, event, "processed" if first_time else "duplicate")
-            return [None] * len(events)
-
-        def alone(self: Any, events: list[dict[str, Any]]) -> list[BaseException | None]:
-            outcomes: list[BaseException | None] = []
-            for event in events:
-                try:
-                    one(self, event)
-                    outcomes.append(None)
-                except Exception as exc:  # noqa: BLE001 - settled per message by the entrypoint
-                    outcomes.append(exc)
-            return outcomes
-
-        @functools.wraps(handler)
-        def wrapper(self: Any, event: Any) -> Any:
-            worker_metrics = getattr(self, "metrics", None)
-            first = event[0] if isinstance(event, list) and event else event
-            if worker_metrics is not None and isinstance(first, dict):  # label the entrypoint's metrics
-                worker_metrics.unit = str(first.get("unit", ""))
-            if not isinstance(event, list):
-                return one(self, event)
-            if len(event) == 1:
-                return alone(self, event)
-            try:
-                return together(self, event)
-            except Exception:  # noqa: BLE001 - which one failed is found by trying each alone
-                log.info("a batch of %d failed; handling each alone", len(event))
-                return alone(self, event)
-
-        del wrapper.__wrapped__  # nameko checks the call signature (self, event)
-        wrapper.accepts_batches = True  # type: ignore[attr-defined]
-        return wrapper
-
-    return decorate

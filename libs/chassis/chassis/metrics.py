@@ -35,7 +35,7 @@ OUTBOX_UNROUTABLE = Counter(
 )
 EVENTS_CONSUMED = Counter(
     "events_consumed_total",
-    "Events handled, by outcome (processed, duplicate, failed, dead_lettered).",
+    "Events handled, by outcome (processed, duplicate, retried: not yet, failed: raised, dead_lettered).",
     ["service", "event_type", "unit", "outcome"],
 )
 

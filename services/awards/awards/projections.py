@@ -14,7 +14,6 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Engine, Table, func, insert, select, text
-from sqlalchemy import event as sa_event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -137,8 +136,9 @@ PENDING_COLUMNS = ("unit", "programme", "phase", "block", "target_group", "hour"
 def _stage_national(session: Session, kind: str, path: tuple[str, ...], rows: list[dict]) -> list[dict]:
     """Appends the nation's rows to national_pending (on PostgreSQL); returns the others.
 
-    The nation's rows are folded in right after the commit (and by a timer, should a process
-    die in between), so consumers of different units never wait on each other's transactions.
+    The nation's rows are folded in right after the commit (the consumers' declared step
+    `fold_safely`; and by a timer, should a process die in between), so consumers of different
+    units never wait on each other's transactions.
     SQLite has one writer anyway: it writes them at once.
     """
     if session.get_bind().dialect.name != "postgresql" or not path:
@@ -148,17 +148,12 @@ def _stage_national(session: Session, kind: str, path: tuple[str, ...], rows: li
         return rows
     pending = [{"kind": kind, **{c: r.get(c, DEFAULTS.get(c)) for c in PENDING_COLUMNS}} for r in national]
     session.execute(insert(NationalPending.__table__), pending)
-    if not session.info.get(FOLD_KEY):
-        session.info[FOLD_KEY] = True
-        engine = session.get_bind()
-        sa_event.listen(session, "after_commit", lambda _s: fold_safely(engine), once=True)
     return [r for r in rows if r["unit"] != path[0]]
 
 
 DEFAULTS: dict[str, Any] = {"phase": "", "block": "", "target_group": 0, "hour": None} | dict.fromkeys(
     (*COLUMNS, "participants"), 0
 )
-FOLD_KEY = "awards.fold"
 FOLD_LOCK = 7_021_001  # folds take turns: they touch only the nation's rows, briefly
 _SUMS = ", ".join(f"sum({c})" for c in COLUMNS)
 _ADD = ", ".join(f"{c} = {{t}}.{c} + excluded.{c}" for c in COLUMNS)

@@ -23,9 +23,9 @@ from awards import (
 )
 from awards.caching import RankingCache
 from chassis.config import setting
+from chassis.consuming import handles_each
 from chassis.handler import unit_event_handler
 from chassis.http import api, json_response, read_json
-from chassis.inbox import idempotent
 from chassis.service import PlatformService
 
 RANKING = schemas.RankingOut()
@@ -39,6 +39,14 @@ CERTIFICATE_CHECK = schemas.CertificateCheckOut()
 REPORT = schemas.ReportOut()
 DAILY_SECONDS = float(setting("AWARDS_DAILY_SECONDS"))
 FOLD_SECONDS = 5.0  # a safety net: consumers fold right after each commit
+
+
+def fold_after_commit(service: Any) -> None:
+    """After a batch commits: adds the nation's rows it staged (projections._stage_national)."""
+    projections.fold_safely(service.db.engine)
+
+
+FOLD = (fold_after_commit,)
 
 
 class AwardsService(PlatformService):
@@ -139,37 +147,37 @@ class AwardsService(PlatformService):
         )
 
     @unit_event_handler("submission", "initiative.submitted")
-    @idempotent(SERVICE, serialized=True)
+    @handles_each(SERVICE, serialized=True, after_commit=FOLD)
     def on_submitted(self, session: Any, event: dict[str, Any]) -> None:
         commands.submitted(session, event["data"], commands.now_utc())
 
     @unit_event_handler("submission", "initiative.resubmitted")
-    @idempotent(SERVICE, serialized=True)
+    @handles_each(SERVICE, serialized=True, after_commit=FOLD)
     def on_resubmitted(self, session: Any, event: dict[str, Any]) -> None:
         commands.submitted(session, event["data"], commands.now_utc())
 
     @unit_event_handler("submission", "initiative.withdrawn")
-    @idempotent(SERVICE, serialized=True)
+    @handles_each(SERVICE, serialized=True, after_commit=FOLD)
     def on_withdrawn(self, session: Any, event: dict[str, Any]) -> None:
         projections.on_withdrawn(session, event["data"])
 
     @unit_event_handler("review", "initiative.recognized")
-    @idempotent(SERVICE, serialized=True)
+    @handles_each(SERVICE, serialized=True, after_commit=FOLD)
     def on_recognized(self, session: Any, event: dict[str, Any]) -> None:
         commands.recognized(session, event["data"], commands.now_utc())
 
     @unit_event_handler("submission", "unit.registered")
-    @idempotent(SERVICE, serialized=True)
+    @handles_each(SERVICE, serialized=True)
     def on_unit(self, session: Any, event: dict[str, Any]) -> None:
         projections.on_unit(session, event["data"])
 
     @unit_event_handler("submission", "target.registered")
-    @idempotent(SERVICE, serialized=True)
+    @handles_each(SERVICE, serialized=True)
     def on_target(self, session: Any, event: dict[str, Any]) -> None:
         projections.on_target(session, event["data"])
 
     @unit_event_handler("submission", "member.registered")
-    @idempotent(SERVICE, serialized=True)
+    @handles_each(SERVICE, serialized=True)
     def on_member(self, session: Any, event: dict[str, Any]) -> None:
         projections.on_member(session, event["data"])
 

@@ -11,13 +11,13 @@ from typing import Any
 
 import requests
 from authlib.integrations.base_client import OAuthError
-from sqlalchemy import event as sa_event
 from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from chassis.calendar import LOCAL
 from chassis.config import setting
+from chassis.consuming import DONE, Outcome, retry
 from chassis.envelope import dumps
 from chassis.service_token import ServiceToken
 from notify import audience, rendering
@@ -63,28 +63,34 @@ def _remember(session: Session, event: dict[str, Any]) -> dict[str, Any] | None:
     return {"title": known.title, "authors": known.authors, "unit_path": [c for c in known.unit_path.split("/") if c]}
 
 
-class NotYetKnown(Exception):
-    """News of an initiative whose submission has not reached notify yet: retried, not dropped."""
-
-
 # Events that name only the initiative: who its authors are comes from its submission.
 NEEDS_AUTHORS = ("review.started", "initiative.returned", "initiative.rejected", "initiative.nominated")
 
 
-def handle(session: Session, event: dict[str, Any], now: datetime) -> int:
-    """Everything an event causes; returns how many notices it made."""
+def handle_batch(session: Session, events: list[dict[str, Any]], now: datetime) -> list[Outcome]:
+    """Everything a batch of events causes, one outcome each; the day's counters once per batch."""
+    activity: Counter = Counter()
+    outcomes = [handle(session, event, now, activity) for event in events]
+    write_activity(session, activity)
+    return outcomes
+
+
+def handle(session: Session, event: dict[str, Any], now: datetime, activity: Counter | None = None) -> Outcome:
+    """Everything one event causes; its digest counts go to `activity` (written at once without one)."""
     known = _remember(session, event)
     if known is None and event["type"] in NEEDS_AUTHORS:
         # Queues of different event types drain independently: wait for the submission
         # (redelivered with backoff; after the delivery limit it waits in the dead-letter queue).
-        raise NotYetKnown(event["data"]["initiative_id"])
-    made = 0
+        return retry(f"initiative {event['data']['initiative_id']} not yet known")
     for notice in audience.notices(event, known):
-        made += deliver(session, event["id"], notice, now)
-    _count_activity(session, event, known)
+        deliver(session, event["id"], notice, now)
+    counts = Counter() if activity is None else activity
+    _count_activity(counts, event, known)
+    if activity is None:
+        write_activity(session, counts)
     _track_deadline(session, event, now)
     _to_webhooks(session, event, now)
-    return made
+    return DONE
 
 
 def deliver(session: Session, event_id: str, notice: Notice, now: datetime) -> int:
@@ -141,29 +147,21 @@ def _queue(
     return result.rowcount or 0
 
 
-ACTIVITY_KEY = "notify.activity"
-
-
-def _count_activity(session: Session, event: dict[str, Any], known: dict[str, Any] | None) -> None:
+def _count_activity(counts: Counter, event: dict[str, Any], known: dict[str, Any] | None) -> None:
     kind = audience.DIGEST_KINDS.get(event["type"])
     if kind is None:
         return
     day = datetime.fromisoformat(event["time"].replace("Z", "+00:00")).astimezone(LOCAL).date()
-    counts = session.info.get(ACTIVITY_KEY)
-    if counts is None:  # the first of the transaction: written once, just before it commits
-        counts = session.info[ACTIVITY_KEY] = Counter()
-        sa_event.listen(session, "before_commit", _write_activity, once=True)
     for unit in audience.digest_units(event, (known or {}).get("unit_path", [])):
         counts[(unit, day, kind)] += 1
 
 
-def _write_activity(session: Session) -> None:
-    """The transaction's daily counters, summed and in key order.
+def write_activity(session: Session, counts: Counter) -> None:
+    """The batch's daily counters, summed and in key order.
 
     In key order, concurrent transactions (batches of events of many units) lock the shared
     counter rows in one order, so they wait for each other instead of deadlocking.
     """
-    counts = session.info.pop(ACTIVITY_KEY, None) or {}
     for (unit, day, kind), n in sorted(counts.items()):
         stmt = _insert(session, Activity.__table__).values(unit=unit, day=day, kind=kind, count=n)
         session.execute(

@@ -9,9 +9,9 @@ from nameko.timer import timer
 from werkzeug.wrappers import Request, Response
 
 from chassis.config import setting
+from chassis.consuming import Outcome, handles_batch
 from chassis.handler import unit_event_handler
 from chassis.http import api, json_response, read_json
-from chassis.inbox import idempotent
 from chassis.service import PlatformService
 from notify import SERVICE, commands, dispatch, openapi, queries, schemas
 from notify.dispatcher import Dispatcher
@@ -110,64 +110,64 @@ class NotifyService(PlatformService):
         return json_response(body)
 
     @unit_event_handler("submission", "initiative.submitted")
-    @idempotent(SERVICE)
-    def on_submitted(self, session: Any, event: dict[str, Any]) -> None:
-        commands.handle(session, event, commands.now_utc())
+    @handles_batch(SERVICE)
+    def on_submitted(self, session: Any, events: list[dict[str, Any]]) -> list[Outcome]:
+        return commands.handle_batch(session, events, commands.now_utc())
 
     @unit_event_handler("submission", "initiative.resubmitted")
-    @idempotent(SERVICE)
-    def on_resubmitted(self, session: Any, event: dict[str, Any]) -> None:
-        commands.handle(session, event, commands.now_utc())
+    @handles_batch(SERVICE)
+    def on_resubmitted(self, session: Any, events: list[dict[str, Any]]) -> list[Outcome]:
+        return commands.handle_batch(session, events, commands.now_utc())
 
     @unit_event_handler("submission", "initiative.withdrawn")
-    @idempotent(SERVICE)
-    def on_withdrawn(self, session: Any, event: dict[str, Any]) -> None:
-        commands.handle(session, event, commands.now_utc())
+    @handles_batch(SERVICE)
+    def on_withdrawn(self, session: Any, events: list[dict[str, Any]]) -> list[Outcome]:
+        return commands.handle_batch(session, events, commands.now_utc())
 
     @unit_event_handler("review", "review.started")
-    @idempotent(SERVICE)
-    def on_review_started(self, session: Any, event: dict[str, Any]) -> None:
-        commands.handle(session, event, commands.now_utc())
+    @handles_batch(SERVICE)
+    def on_review_started(self, session: Any, events: list[dict[str, Any]]) -> list[Outcome]:
+        return commands.handle_batch(session, events, commands.now_utc())
 
     @unit_event_handler("review", "initiative.returned")
-    @idempotent(SERVICE)
-    def on_returned(self, session: Any, event: dict[str, Any]) -> None:
-        commands.handle(session, event, commands.now_utc())
+    @handles_batch(SERVICE)
+    def on_returned(self, session: Any, events: list[dict[str, Any]]) -> list[Outcome]:
+        return commands.handle_batch(session, events, commands.now_utc())
 
     @unit_event_handler("review", "initiative.rejected")
-    @idempotent(SERVICE)
-    def on_rejected(self, session: Any, event: dict[str, Any]) -> None:
-        commands.handle(session, event, commands.now_utc())
+    @handles_batch(SERVICE)
+    def on_rejected(self, session: Any, events: list[dict[str, Any]]) -> list[Outcome]:
+        return commands.handle_batch(session, events, commands.now_utc())
 
     @unit_event_handler("review", "initiative.recognized")
-    @idempotent(SERVICE)
-    def on_recognized(self, session: Any, event: dict[str, Any]) -> None:
-        commands.handle(session, event, commands.now_utc())
+    @handles_batch(SERVICE)
+    def on_recognized(self, session: Any, events: list[dict[str, Any]]) -> list[Outcome]:
+        return commands.handle_batch(session, events, commands.now_utc())
 
     @unit_event_handler("review", "initiative.nominated")
-    @idempotent(SERVICE)
-    def on_nominated(self, session: Any, event: dict[str, Any]) -> None:
-        commands.handle(session, event, commands.now_utc())
+    @handles_batch(SERVICE)
+    def on_nominated(self, session: Any, events: list[dict[str, Any]]) -> list[Outcome]:
+        return commands.handle_batch(session, events, commands.now_utc())
 
     @unit_event_handler("review", "review.deadline_missed")
-    @idempotent(SERVICE)
-    def on_deadline_missed(self, session: Any, event: dict[str, Any]) -> None:
-        commands.handle(session, event, commands.now_utc())
+    @handles_batch(SERVICE)
+    def on_deadline_missed(self, session: Any, events: list[dict[str, Any]]) -> list[Outcome]:
+        return commands.handle_batch(session, events, commands.now_utc())
 
     @unit_event_handler("awards", "award.granted")
-    @idempotent(SERVICE)
-    def on_award(self, session: Any, event: dict[str, Any]) -> None:
-        commands.handle(session, event, commands.now_utc())
+    @handles_batch(SERVICE)
+    def on_award(self, session: Any, events: list[dict[str, Any]]) -> list[Outcome]:
+        return commands.handle_batch(session, events, commands.now_utc())
 
     @unit_event_handler("awards", "remuneration.scheduled")
-    @idempotent(SERVICE)
-    def on_remuneration_scheduled(self, session: Any, event: dict[str, Any]) -> None:
-        commands.handle(session, event, commands.now_utc())
+    @handles_batch(SERVICE)
+    def on_remuneration_scheduled(self, session: Any, events: list[dict[str, Any]]) -> list[Outcome]:
+        return commands.handle_batch(session, events, commands.now_utc())
 
     @unit_event_handler("awards", "remuneration.due")
-    @idempotent(SERVICE)
-    def on_remuneration_due(self, session: Any, event: dict[str, Any]) -> None:
-        commands.handle(session, event, commands.now_utc())
+    @handles_batch(SERVICE)
+    def on_remuneration_due(self, session: Any, events: list[dict[str, Any]]) -> list[Outcome]:
+        return commands.handle_batch(session, events, commands.now_utc())
 
     @timer(interval=SWEEP_SECONDS)
     def sweep(self) -> None:

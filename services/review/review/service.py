@@ -14,9 +14,9 @@ from nameko.timer import timer
 from werkzeug.wrappers import Request, Response
 
 from chassis.config import setting
+from chassis.consuming import handles_each
 from chassis.handler import unit_event_handler
 from chassis.http import api, json_response, read_json
-from chassis.inbox import idempotent
 from chassis.service import PlatformService
 from review import SERVICE, commands, openapi, queries, schemas, telemetry
 from review.deployment import Deployment
@@ -109,17 +109,17 @@ class ReviewService(PlatformService):
             return json_response(CERTIFICATE_CHECK.dump(queries.verify_certificate(session, code)))
 
     @unit_event_handler("submission", "initiative.submitted")
-    @idempotent(SERVICE)
+    @handles_each(SERVICE)
     def on_submitted(self, session: Any, event: dict[str, Any]) -> None:
         commands.receive(session, event["data"], commands.now_utc())
 
     @unit_event_handler("submission", "initiative.resubmitted")
-    @idempotent(SERVICE)
+    @handles_each(SERVICE)
     def on_resubmitted(self, session: Any, event: dict[str, Any]) -> None:
         commands.receive(session, event["data"], commands.now_utc())
 
     @unit_event_handler("submission", "initiative.withdrawn")
-    @idempotent(SERVICE)
+    @handles_each(SERVICE)
     def on_withdrawn(self, session: Any, event: dict[str, Any]) -> None:
         commands.withdraw(session, event["data"], commands.now_utc())
 

@@ -8,9 +8,9 @@ from uuid import UUID
 from sqlalchemy.exc import IntegrityError
 from werkzeug.wrappers import Request, Response
 
+from chassis.consuming import handles_each
 from chassis.handler import unit_event_handler
 from chassis.http import api, check_size, json_response, read_json
-from chassis.inbox import idempotent
 from chassis.service import PlatformService
 from submission import SERVICE, bulk, commands, openapi, queries, schemas
 
@@ -170,36 +170,36 @@ class SubmissionService(PlatformService):
     # One queue per event type: they may overtake each other, which the rules allow for.
 
     @unit_event_handler("review", "review.started")
-    @idempotent(SERVICE)
+    @handles_each(SERVICE)
     def on_review_started(self, session: Any, event: dict[str, Any]) -> None:
         commands.follow_review(session, event)
 
     @unit_event_handler("review", "initiative.scored")
-    @idempotent(SERVICE)
+    @handles_each(SERVICE)
     def on_initiative_scored(self, session: Any, event: dict[str, Any]) -> None:
         commands.follow_review(session, event)
 
     @unit_event_handler("review", "initiative.returned")
-    @idempotent(SERVICE)
+    @handles_each(SERVICE)
     def on_initiative_returned(self, session: Any, event: dict[str, Any]) -> None:
         commands.follow_review(session, event)
 
     @unit_event_handler("review", "initiative.rejected")
-    @idempotent(SERVICE)
+    @handles_each(SERVICE)
     def on_initiative_rejected(self, session: Any, event: dict[str, Any]) -> None:
         commands.follow_review(session, event)
 
     @unit_event_handler("review", "initiative.recognized")
-    @idempotent(SERVICE)
+    @handles_each(SERVICE)
     def on_initiative_recognized(self, session: Any, event: dict[str, Any]) -> None:
         commands.follow_review(session, event)
 
     @unit_event_handler("review", "initiative.nominated")
-    @idempotent(SERVICE)
+    @handles_each(SERVICE)
     def on_initiative_nominated(self, session: Any, event: dict[str, Any]) -> None:
         commands.follow_review(session, event)
 
     @unit_event_handler("review", "review.deadline_missed")
-    @idempotent(SERVICE)
+    @handles_each(SERVICE)
     def on_review_deadline_missed(self, session: Any, event: dict[str, Any]) -> None:
         commands.follow_review(session, event)
