@@ -144,6 +144,20 @@ class Fleet:
     def logs(self) -> str:
         return "\n".join(p.log_tail() for p in self.processes.values())
 
+    def diagnosis(self, vhost: str) -> str:
+        """What a stalled drill needs to be understood: each queue's state, each process's stacks."""
+        parts = [queue_states(vhost)]
+        spy = Path(sys.executable).with_name("py-spy")
+        for name, process in self.processes.items():
+            if process.popen is None or process.popen.poll() is not None:
+                parts.append(f"--- {name}: not running")
+                continue
+            dump = subprocess.run(
+                [str(spy), "dump", "--pid", str(process.popen.pid)], capture_output=True, text=True, timeout=60
+            )
+            parts.append(f"--- {name} (pid {process.popen.pid}) stacks:\n{dump.stdout[-6000:]}{dump.stderr[-500:]}")
+        return "\n".join(parts)
+
     def close(self) -> None:
         for process in self.processes.values():
             process.stop()
@@ -152,6 +166,22 @@ class Fleet:
 def queue_exists(vhost: str, queue: str) -> bool:
     answer = requests.get(f"http://127.0.0.1:15672/api/queues/{vhost}/{queue}", auth=("guest", "guest"), timeout=5)
     return answer.status_code == 200
+
+
+def queue_states(vhost: str) -> str:
+    """Ready, unacked and consumers of every queue of the virtual host (the management API's view)."""
+    try:
+        answer = requests.get(f"http://127.0.0.1:15672/api/queues/{vhost}", auth=("guest", "guest"), timeout=10)
+        queues = answer.json()
+    except (requests.RequestException, ValueError) as exc:
+        return f"queues: unknown ({type(exc).__name__})"
+    lines = [
+        f"{q['name']}: ready {q.get('messages_ready', '?')}, unacked {q.get('messages_unacknowledged', '?')}, "
+        f"consumers {q.get('consumers', '?')}"
+        for q in queues
+        if q.get("messages") or not q.get("consumers")
+    ]
+    return "queues:\n" + "\n".join(lines)
 
 
 def dead_letter_depths(vhost: str) -> dict[str, int]:

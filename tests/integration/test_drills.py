@@ -90,7 +90,7 @@ STALL_SECONDS = 60.0
 CATCH_UP_LIMIT_SECONDS = 120.0
 
 
-def _catch_up(dbs: Consumers, load: SteadyLoad, fleet: Fleet, after: str) -> None:
+def _catch_up(dbs: Consumers, load: SteadyLoad, fleet: Fleet, after: str, vhost: str = "") -> None:
     """Every consumer has handled what was accepted so far: the platform recovered from `after`."""
     n = len(load.accepted)
     started = moved = time.monotonic()
@@ -106,7 +106,7 @@ def _catch_up(dbs: Consumers, load: SteadyLoad, fleet: Fleet, after: str) -> Non
         if now - moved > STALL_SECONDS or now - started > CATCH_UP_LIMIT_SECONDS:
             raise AssertionError(
                 f"consumers did not catch up after {after}: {n} accepted, handled {handled}, "
-                f"nothing moved for {now - moved:.0f} s\n{fleet.logs()}"
+                f"nothing moved for {now - moved:.0f} s\n{fleet.diagnosis(vhost) if vhost else ''}\n{fleet.logs()}"
             )
         time.sleep(0.5)
 
@@ -155,7 +155,7 @@ def test_broker_and_database_restarts_and_kills_under_load_leave_exactly_one_eff
         with rabbitmq_stopped():
             time.sleep(3)
         windows["rabbitmq restart 1"] = (begin, time.monotonic())
-        _catch_up(dbs, load, fleet, "the first broker restart")
+        _catch_up(dbs, load, fleet, "the first broker restart", vhost)
 
         # b) review, then awards, killed with SIGKILL in the middle of a backlog, then restarted.
         backlogs["review"] = _kill_mid_backlog("review", review_db_url, load, fleet, amqp_uri)
@@ -164,14 +164,14 @@ def test_broker_and_database_restarts_and_kills_under_load_leave_exactly_one_eff
         fleet["awards"].start()
         fleet["review"].wait_ready()
         fleet["awards"].wait_ready()
-        _catch_up(dbs, load, fleet, "the kills")
+        _catch_up(dbs, load, fleet, "the kills", vhost)
 
         # c) PostgreSQL restarted while every service writes (the API refuses meanwhile, with 503).
         begin = time.monotonic()
         with postgres_stopped():
             time.sleep(2)
         windows["postgres restart"] = (begin, time.monotonic())
-        _catch_up(dbs, load, fleet, "the database restart")
+        _catch_up(dbs, load, fleet, "the database restart", vhost)
 
         # a) RabbitMQ restarted (2 of 2).
         begin = time.monotonic()

@@ -13,6 +13,8 @@ from sqlalchemy import DateTime, Engine, MetaData, TypeDecorator, create_engine,
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import QueuePool
 
+from chassis import outbox
+
 _green_patched = False
 
 
@@ -132,6 +134,7 @@ class Db:
         try:
             with session.begin():
                 yield session
+            outbox.committed(session)  # after the commit, never before: wake the relays
         finally:
             session.close()
             self._sessions.remove(session)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
@@ -14,8 +15,29 @@ from chassis.contracts import ensure_valid
 from chassis.envelope import dumps, new_event, routing_key
 from chassis.tables import outbox
 
-# Set on a session that staged events; the in-process relay wakes when it commits.
+# Set on a session that staged events: Db.transaction wakes the in-process relays once it commits.
 WRITTEN = "outbox_written"
+_relays: weakref.WeakSet = weakref.WeakSet()
+
+
+class Wakeable(Protocol):
+    def wake(self) -> None: ...
+
+
+def listen(relay: Wakeable) -> None:
+    """`relay.wake()` is called after each commit that staged events in this process."""
+    _relays.add(relay)
+
+
+def forget(relay: Wakeable) -> None:
+    _relays.discard(relay)
+
+
+def committed(session: Session) -> None:
+    """Called after a commit: publish right away what it staged, instead of at the next poll."""
+    if session.info.pop(WRITTEN, False):
+        for relay in list(_relays):
+            relay.wake()
 
 
 @dataclass(frozen=True)

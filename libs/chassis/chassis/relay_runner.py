@@ -4,31 +4,18 @@ from __future__ import annotations
 
 import logging
 import time
-import weakref
 from collections.abc import Callable
 from datetime import timedelta
 
 from nameko.extensions import DependencyProvider
-from sqlalchemy import Engine, event
-from sqlalchemy.orm import Session
+from sqlalchemy import Engine
 
-from chassis import metrics
+from chassis import metrics, outbox
 from chassis.config import setting
 from chassis.db import Database, make_engine
-from chassis.outbox import WRITTEN
 from chassis.relay import OutboxRelay
 
 log = logging.getLogger(__name__)
-
-_wakers: weakref.WeakSet = weakref.WeakSet()
-
-
-@event.listens_for(Session, "after_commit")
-def _wake_relays(session: Session) -> None:
-    # Publish right after the commit instead of waiting for the next poll.
-    if session.info.pop(WRITTEN, False):
-        for waker in list(_wakers):
-            waker.wake()
 
 
 class RelayLoop:
@@ -96,7 +83,7 @@ class OutboxRelayRunner(DependencyProvider):
         self.loop = RelayLoop(relay, float(config["OUTBOX_POLL_SECONDS"]))
         self._wakeup = eventlet.event.Event()
         self._running = True
-        _wakers.add(self)
+        outbox.listen(self)
         self._gt = self.container.spawn_managed_thread(self._run, identifier="outbox-relay")
 
     def wake(self) -> None:
@@ -120,7 +107,7 @@ class OutboxRelayRunner(DependencyProvider):
 
     def stop(self) -> None:
         self._running = False
-        _wakers.discard(self)
+        outbox.forget(self)
         if self._gt is not None:
             self._gt.kill()
             self._gt = None
