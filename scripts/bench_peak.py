@@ -96,6 +96,7 @@ class Platform:
         self.urls = {d: recreate_database(ADMIN_URL, f"sangkien_peak_{tag}_{d}") for d in DATABASES}
         self.ports = {p.name: first_port + i for i, p in enumerate(TOPOLOGY)}  # the same in both
         self.processes: list[subprocess.Popen] = []
+        self.services: list[str] = []  # the service each of `processes` runs
 
     def ledger_urls(self) -> dict[str, str]:
         review = ",".join(dict.fromkeys(self.urls[p.database] for p in self.topology if p.service == "review"))
@@ -139,6 +140,7 @@ class Platform:
             # broker holds the peak and they catch up after.
             nice = 0 if process.service == "submission" else self.consumer_nice
             for _ in range(process.replicas):
+                self.services.append(process.service)
                 self.processes.append(
                     subprocess.Popen(
                         command,
@@ -172,6 +174,16 @@ class Platform:
                 process.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 process.kill()  # nameko may not exit on TERM with a backlog in flight
+
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU time (user + system) each service's processes have used so far, from /proc."""
+        tick = os.sysconf("SC_CLK_TCK")
+        used: dict[str, float] = {}
+        for service, process in zip(self.services, self.processes, strict=True):
+            with contextlib.suppress(OSError):
+                fields = Path(f"/proc/{process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+                used[service] = used.get(service, 0.0) + (int(fields[11]) + int(fields[12])) / tick
+        return used
 
     def queue_depth(self, prefix: str) -> int:
         answer = requests.get(f"{MANAGEMENT}/queues/{self.vhost}", auth=("guest", "guest"), timeout=10)
@@ -408,6 +420,7 @@ def main() -> None:
 
         # Throughput: clients as fast as answers come, CSV uploads among them, reviewers deciding.
         began = time.time()
+        cpu_before = platform.cpu_seconds()
         reviewers = Reviewers(platform)
         reviewers.start()
         bulk = ["--bulk-every", "40", "--bulk-rows", "50" if args.smoke else "100"]
@@ -426,6 +439,7 @@ def main() -> None:
         submitted_by = max(r["finished"] for r in throughput_records)
         throughput_ids = accepted_ids(throughput_records, peak_accounting.read(platform.ledger_urls()), began)
         ledger = drain(platform, latency_ids | throughput_ids, 1800)
+        cpu_after = platform.cpu_seconds()
         reviewers.stopped.set()
         reviewers.join(timeout=60)
         phases.append(("throughput", began, time.time()))
@@ -471,6 +485,10 @@ def main() -> None:
             "consumer_nice": args.consumer_nice,
         }
         results["ratio"] = round(float(results["e2e_rate_per_s"]) / baseline, 4)  # type: ignore[arg-type]
+        # Python's share of the cost: each service's CPU over the throughput phase per initiative.
+        per = {k: (cpu_after.get(k, 0.0) - v) * 1000 / max(1, len(throughput_ids)) for k, v in cpu_before.items()}
+        results["cpu_ms_per_initiative"] = {k: round(v, 2) for k, v in sorted(per.items())}
+        results["cpu_ms_per_initiative_all_services"] = round(sum(per.values()), 2)
 
         if not args.smoke:
             results.update(isolation(platform, args, tag, phases, records))
