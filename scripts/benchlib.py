@@ -6,6 +6,7 @@ import os
 import random
 import time
 import uuid
+from pathlib import Path
 
 import pika
 import requests
@@ -168,3 +169,9 @@ def initiative(tag: str, n: int, unit: str, member: str | None = None) -> dict:
         "unit": unit,
         "programme": "LDST2026",
     }
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """User + system CPU a process has used so far (Linux /proc), in seconds."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
