@@ -31,13 +31,12 @@ from benchlib import ADMIN_URL, amqp_uri, fresh_vhost, initiative, percentile
 
 ROOT = Path(__file__).resolve().parents[1]
 VHOST = "bench-submit"
-AMQP = amqp_uri(VHOST)
 UNITS = ["HN-KL-C001", "HN-KCN-C001", "THO-KKT-C001", "HCM-KCX-C001", "CTVN-HC-C001"]
 
 
-def baseline_pika(seconds: float = 5.0) -> float:
+def baseline_pika(amqp: str, seconds: float = 5.0) -> float:
     """Messages/s for 1 KB persistent messages, publisher confirms, one at a time."""
-    conn = pika.BlockingConnection(pika.URLParameters(AMQP))
+    conn = pika.BlockingConnection(pika.URLParameters(amqp))
     channel = conn.channel()
     queue = f"bench-baseline-{uuid.uuid4().hex[:6]}"
     channel.queue_declare(queue, durable=True, arguments={"x-queue-type": "quorum"})
@@ -55,15 +54,16 @@ def baseline_pika(seconds: float = 5.0) -> float:
 class ArrivalRecorder(threading.Thread):
     """A subscriber on its own connection: when each initiative's event reached it."""
 
-    def __init__(self, queue: str) -> None:
+    def __init__(self, queue: str, amqp: str) -> None:
         super().__init__(daemon=True)
         self.queue = queue
+        self.amqp = amqp
         self.first: dict[str, float] = {}
         self.duplicates = 0
         self.stopped = threading.Event()
 
     def run(self) -> None:
-        conn = pika.BlockingConnection(pika.URLParameters(AMQP))
+        conn = pika.BlockingConnection(pika.URLParameters(self.amqp))
         channel = conn.channel()
         channel.basic_qos(prefetch_count=500)
 
@@ -89,20 +89,31 @@ class ArrivalRecorder(threading.Thread):
         self.join(timeout=10)
 
 
+def cpu_seconds(pid: int) -> float:
+    """The process's CPU time so far (user + system), from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--database", default="sangkien_bench", help="database name (recreated)")
+    parser.add_argument("--vhost", default=VHOST, help="RabbitMQ virtual host (recreated)")
+    parser.add_argument("--port", type=int, default=8099)
+    parser.add_argument("--profile", help="py-spy profile of the service under load: SVG, or collapsed stacks if .txt")
     args = parser.parse_args()
+    amqp = amqp_uri(args.vhost)
 
-    db = recreate_database(ADMIN_URL, "sangkien_bench")
-    fresh_vhost(VHOST)
+    db = recreate_database(ADMIN_URL, args.database)
+    fresh_vhost(args.vhost)
     env = {
         **os.environ,
         "SUBMISSION_DATABASE_URL": db,
-        "AMQP_URI": AMQP,
+        "AMQP_URI": amqp,
         "PLATFORM_MODE": "development",  # the load uses HS256 development tokens
-        "WEB_SERVER_ADDRESS": "127.0.0.1:8099",
+        "WEB_SERVER_ADDRESS": f"127.0.0.1:{args.port}",
         "PYTHONWARNINGS": "ignore::DeprecationWarning",
         "LOG_LEVEL": "WARNING",
         "MAX_WORKERS": "40",
@@ -117,7 +128,7 @@ def main() -> None:
     subprocess.run([sys.executable, "-m", "submission.cli", "seed"], env=env, cwd=ROOT, check=True, capture_output=True)
 
     # The queue that counts arrivals exists before anything is published.
-    conn = pika.BlockingConnection(pika.URLParameters(AMQP))
+    conn = pika.BlockingConnection(pika.URLParameters(amqp))
     channel = conn.channel()
     channel.exchange_declare("submission.events", "topic", durable=True)
     tap = f"bench-tap-{uuid.uuid4().hex[:6]}"
@@ -133,7 +144,7 @@ def main() -> None:
         stdout=subprocess.DEVNULL,
         stderr=log_path.open("w"),
     )
-    base = "http://127.0.0.1:8099"
+    base = f"http://127.0.0.1:{args.port}"
     try:
         for _ in range(100):
             with contextlib.suppress(requests.RequestException):
@@ -145,8 +156,15 @@ def main() -> None:
         errors = [0]
         lock = threading.Lock()
         stop_at = time.perf_counter() + args.seconds
-        arrivals = ArrivalRecorder(tap)
+        arrivals = ArrivalRecorder(tap, amqp)
         arrivals.start()
+        profiler = None
+        if args.profile:
+            spy = [str(Path(sys.executable).parent / "py-spy"), "record", "--nonblocking", "-o", args.profile]
+            spy += ["--format", "raw"] if args.profile.endswith(".txt") else []  # collapsed stacks
+            spy += ["--pid", str(service.pid), "--duration", str(int(args.seconds))]
+            profiler = subprocess.Popen(spy, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        cpu_before = cpu_seconds(service.pid)
 
         def client(n: int) -> None:
             session = requests.Session()
@@ -176,6 +194,10 @@ def main() -> None:
         load_seconds = time.perf_counter() - started
         accepted = len(latencies)
         arrivals.wait_for(set(sent), timeout=120)
+        # The service's CPU for the load and for relaying its events (idle polls included).
+        cpu_used = cpu_seconds(service.pid) - cpu_before
+        if profiler is not None:
+            profiler.wait(timeout=60)
         e2e_seconds = max(arrivals.first.values(), default=started + load_seconds) - started
         arrived = len(set(sent) & set(arrivals.first))
         e2e = [arrivals.first[i] - sent[i] for i in sent if i in arrivals.first]
@@ -198,9 +220,10 @@ def main() -> None:
         "submit_mean_ms": round(statistics.fmean(latencies) * 1000, 1) if latencies else 0,
         "e2e_p50_ms": round(percentile(e2e, 50) * 1000, 1),
         "e2e_p99_ms": round(percentile(e2e, 99) * 1000, 1),
+        "service_cpu_ms_per_accepted": round(cpu_used * 1000 / accepted, 2) if accepted else 0,
         "lost": accepted - arrived,
         "duplicated": arrivals.duplicates,
-        "baseline_pika_confirm_per_msg_rate_per_s": round(baseline_pika(), 1),
+        "baseline_pika_confirm_per_msg_rate_per_s": round(baseline_pika(amqp), 1),
     }
     baseline = result["baseline_pika_confirm_per_msg_rate_per_s"]
     result["ratio_submit_to_baseline"] = round(result["submit_rate_per_s"] / baseline, 3)
