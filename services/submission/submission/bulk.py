@@ -16,7 +16,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from chassis.auth import Principal
@@ -24,8 +24,9 @@ from chassis.errors import ApiError, Forbidden, UnsupportedMediaType, Validation
 from chassis.validation import FieldError, has_nul, validation_failed
 from submission import events
 from submission.catalog import Catalog
-from submission.commands import build_initiative, digest, now_utc, submitted_rows
-from submission.models import HistoryEntry, IdempotencyKey
+from submission.commands import build_initiative, digest, first_step, idempotency_row, now_utc
+from submission.models import IdempotencyKey
+from submission.writes import insert_initiatives
 
 BULK_SCOPE = "bulk"
 MAX_AUTHORS = 10
@@ -301,16 +302,11 @@ def _import_batch(
             continue
         seen.add(key)
         accepted.append((ini, key))
-    session.add_all(ini for ini, _ in accepted)
-    session.flush()  # initiatives first: the keys refer to them
-    session.add_all(
-        IdempotencyKey(scope=BULK_SCOPE, key=key, request_digest=key, initiative_id=ini.id, created_at=now)
-        for ini, key in accepted
-    )
     inis = [ini for ini, _ in accepted]
     announced = events.initiatives_submitted(session, inis)
-    if inis:  # Core, one statement: the ORM's unit of work cost more than the rows
-        session.execute(insert(HistoryEntry.__table__), submitted_rows(inis, announced))
+    keys = [idempotency_row(BULK_SCOPE, key, key, ini, now) for ini, key in accepted]
+    history = [first_step(ini, event) for ini, event in zip(inis, announced, strict=True)]
+    insert_initiatives(session.connection(), inis, keys, history)
     result.accepted += len(accepted)
 
 

@@ -15,9 +15,10 @@ from chassis.auth import Principal
 from chassis.calendar import local_day
 from chassis.errors import Conflict, Forbidden, NotFound
 from chassis.validation import FieldError, load, validation_failed
-from submission import domain, events
+from submission import domain, events, writes
 from submission.catalog import Catalog
-from submission.models import Author, HistoryEntry, IdempotencyKey, Initiative, Member, Target, Unit
+from submission.models import Author, HistoryEntry, Initiative, Member, Target, Unit
+from submission.rows import HistoryRow, NewInitiative, Row
 from submission.schemas import InitiativeContent, InitiativeIn, MemberIn, TargetIn, UnitIn, WithdrawIn
 
 # marshmallow schemas are safe to reuse; building one per request costs more than loading.
@@ -48,14 +49,24 @@ def _content_errors(data: dict[str, Any], principal: Principal, today: date) -> 
 def _apply_content(ini: Initiative, data: dict[str, Any]) -> None:
     for name in CONTENT_SCALARS:
         setattr(ini, name, data[name])
-    ini.authors = [
-        Author(position=i, name=a["name"], member_id=a.get("member_id"), share_percent=a["share_percent"])
+    ini.authors = [Author(**row) for row in _author_rows(ini.id, data)]
+
+
+def _author_rows(initiative_id: str, data: dict[str, Any]) -> list[Row]:
+    return [
+        Row(
+            initiative_id=initiative_id,
+            position=i,
+            name=a["name"],
+            member_id=a.get("member_id"),
+            share_percent=a["share_percent"],
+        )
         for i, a in enumerate(data["authors"])
     ]
 
 
-def build_initiative(catalog: Catalog, principal: Principal, payload: Any, now: datetime) -> Initiative:
-    """Validates everything and builds the initiative; raises ValidationFailed or Forbidden."""
+def build_initiative(catalog: Catalog, principal: Principal, payload: Any, now: datetime) -> NewInitiative:
+    """Validates everything and builds the initiative's rows; raises ValidationFailed or Forbidden."""
     if principal.role not in domain.SUBMITTER_ROLES:
         raise Forbidden(
             "Only members and support teams submit initiatives.",
@@ -64,52 +75,58 @@ def build_initiative(catalog: Catalog, principal: Principal, payload: Any, now: 
     data = load(INITIATIVE_IN, payload)
     unit = catalog.unit(data["unit"])
     programme = catalog.programme(data["programme"])
-    phase = programme.phase_on(local_day(now)) if programme else None
+    today = local_day(now)
+    phase = programme.phase_on(today) if programme else None
     errors = domain.unit_errors(unit.level if unit else None)
     errors += domain.programme_errors(programme is not None, phase)
-    errors += _content_errors(data, principal, local_day(now))
+    errors += _content_errors(data, principal, today)
     if errors:
         raise validation_failed(errors)
     assert unit is not None and phase is not None
     if not principal.in_scope(unit.path_codes):
         raise Forbidden()
-    ini = Initiative(
-        id=str(uuid.uuid4()),
-        revision=1,
-        status="submitted",
-        programme=data["programme"],
-        phase=phase.code,
-        unit=unit.code,
-        unit_path=unit.path,
-        top_unit=unit.top_unit,
-        block=unit.block,
-        submitted_by=principal.sub,
-        submitted_by_role=principal.role,
-        on_behalf=principal.role == "support_team",
-        submitted_at=now,
-        updated_at=now,
-        review_level=domain.LEVELS[0],  # it goes to its own grassroots union first
-        reviewing_unit=unit.code,
-        history=[],  # known empty: the submit answer shows it without a query
-    )
-    _apply_content(ini, data)
-    return ini
-
-
-def history_row(ini: Initiative, entry: domain.Entry, event_id: str | None) -> dict[str, Any]:
-    return {
-        "initiative_id": ini.id,
-        "kind": entry.kind,
-        "revision": entry.revision,
-        "level": entry.level,
-        "unit": entry.unit,
-        "at": entry.at,
-        "reason": entry.reason,
-        "score": entry.score,
-        "passed": entry.passed,
-        "honour": entry.honour,
-        "event_id": event_id,
+    initiative_id = str(uuid.uuid4())
+    columns = {
+        "id": initiative_id,
+        "revision": 1,
+        "status": "submitted",
+        "programme": data["programme"],
+        "phase": phase.code,
+        "unit": unit.code,
+        "unit_path": unit.path,
+        "top_unit": unit.top_unit,
+        "block": unit.block,
+        **{name: data[name] for name in CONTENT_SCALARS},
+        "submitted_by": principal.sub,
+        "submitted_by_role": principal.role,
+        "on_behalf": principal.role == "support_team",
+        "submitted_at": now,
+        "updated_at": now,
+        "return_reason": None,
+        "withdraw_reason": None,
+        "review_level": domain.LEVELS[0],  # it goes to its own grassroots union first
+        "reviewing_unit": unit.code,
+        "recognized_level": None,
     }
+    return NewInitiative(columns, _author_rows(initiative_id, data))
+
+
+def history_row(ini: Initiative | NewInitiative, entry: domain.Entry, event_id: str | None) -> HistoryRow:
+    return HistoryRow(
+        {
+            "initiative_id": ini.id,
+            "kind": entry.kind,
+            "revision": entry.revision,
+            "level": entry.level,
+            "unit": entry.unit,
+            "at": entry.at,
+            "reason": entry.reason,
+            "score": entry.score,
+            "passed": entry.passed,
+            "honour": entry.honour,
+            "event_id": event_id,
+        }
+    )
 
 
 def _own_step(ini: Initiative, kind: str, event: dict[str, Any], reason: str | None = None) -> None:
@@ -118,46 +135,40 @@ def _own_step(ini: Initiative, kind: str, event: dict[str, Any], reason: str | N
     ini.history.append(HistoryEntry(**history_row(ini, entry, event["id"])))
 
 
-def submitted_rows(inis: list[Initiative], announced: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The first history row of each initiative of a bulk import, for one Core insert."""
-    return [
-        history_row(ini, domain.Entry("submitted", ini.submitted_at, ini.review_level, ini.reviewing_unit, 1), e["id"])
-        for ini, e in zip(inis, announced, strict=True)
-    ]
+def first_step(ini: NewInitiative, event: dict[str, Any]) -> HistoryRow:
+    """The history row of a new initiative, beside the event announcing it."""
+    entry = domain.Entry("submitted", ini.submitted_at, ini.review_level, ini.reviewing_unit, ini.revision)
+    return history_row(ini, entry, event["id"])
+
+
+def idempotency_row(scope: str, key: str, request_digest: str, ini: NewInitiative, now: datetime) -> Row:
+    return Row(scope=scope, key=key, request_digest=request_digest, initiative_id=ini.id, created_at=now)
 
 
 def submit(
     session: Session, principal: Principal, payload: Any, idempotency_key: str | None
-) -> tuple[Initiative, bool]:
+) -> tuple[Initiative | NewInitiative, bool]:
     """Returns (initiative, replayed): a repeated Idempotency-Key returns the first result."""
-    request_digest = digest(payload)
+    conn = session.connection()
     if idempotency_key:
         if len(idempotency_key) > 200:
             raise validation_failed([FieldError("Idempotency-Key", "At most 200 characters.", "Tối đa 200 ký tự.")])
-        earlier = session.get(IdempotencyKey, (principal.sub, idempotency_key))
+        request_digest = digest(payload)
+        earlier = writes.earlier_result(conn, principal.sub, idempotency_key)
         if earlier is not None:
-            if earlier.request_digest != request_digest:
+            if earlier[0] != request_digest:
                 raise Conflict(
                     "This Idempotency-Key was used for a different request.",
                     "Khóa Idempotency-Key này đã dùng cho một yêu cầu khác.",
                     code="idempotency_key_reused",
                 )
-            return session.get_one(Initiative, earlier.initiative_id), True
+            return session.get_one(Initiative, earlier[1]), True
     now = now_utc()
     ini = build_initiative(Catalog(session), principal, payload, now)
-    session.add(ini)
-    session.flush()
-    if idempotency_key:
-        session.add(
-            IdempotencyKey(
-                scope=principal.sub,
-                key=idempotency_key,
-                request_digest=request_digest,
-                initiative_id=ini.id,
-                created_at=now,
-            )
-        )
-    _own_step(ini, "submitted", events.initiative_submitted(session, ini))
+    key = idempotency_row(principal.sub, idempotency_key, request_digest, ini, now) if idempotency_key else None
+    step = first_step(ini, events.initiative_submitted(session, ini))
+    writes.insert_submission(conn, ini, key, step)
+    ini.history.append(step)  # the answer shows its history: this one row
     return ini, False
 
 
