@@ -19,7 +19,7 @@ help:
 	@echo "make run    - the whole system on this machine with demo data"
 	@echo "make test   - the full test suite (unit, contract, integration)"
 	@echo "make token ROLE=<role> UNIT=<unit> [SUB=<member id>] - a development bearer token"
-	@echo "make bench  - load figures: the peak week end to end, submit, review drain, notify, rankings at 2M"
+	@echo "make bench  - load figures: the peak week end to end, submit, review drain, notify, awards drain, rankings at 2M"
 	@echo "make lint   - ruff"
 	@echo "make images - one container image per service (needs docker; IMAGE_REGISTRY=, IMAGE_TAG=)"
 	@echo "make k8s    - render deploy/k8s/overlays/{dev,prod} into var/k8s/"
@@ -77,6 +77,7 @@ bench: $(STAMP) services $(PORTAL_NPM)
 	$(PY) scripts/bench_submit.py $(BENCH_ARGS)
 	$(PY) scripts/bench_review.py $(BENCH_REVIEW_ARGS)
 	$(PY) scripts/bench_notify.py $(BENCH_NOTIFY_ARGS)
+	$(PY) scripts/bench_awards_drain.py $(BENCH_AWARDS_DRAIN_ARGS)
 	$(PY) scripts/bench_awards.py $(BENCH_AWARDS_ARGS)
 	$(PY) scripts/bench_portal.py $(BENCH_PORTAL_ARGS)
 	$(PY) scripts/bench_ranking.py $(BENCH_RANKING_ARGS)
