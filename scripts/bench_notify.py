@@ -5,7 +5,9 @@ chosen e-mail), then starts one notify process beside a real local SMTP server (
 times: events consumed per second (each: the author's and the unit reviewers' inbox messages,
 the author's e-mail queued) and e-mails delivered per second through SMTP. The baseline, in the
 same run: plain smtplib sending the same number of messages to the same server, one connection
-each, as the dispatcher does.
+each, as the dispatcher does. CPU: the notify process's own CPU time (/proc/PID/stat) per event,
+while it drains the backlog (from its first consumed event to its last, the dispatcher's e-mails
+meanwhile included) and over the whole run.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from chassis.handler import consumer_queue, dead_letter_queue
 from chassis.relay import ConfirmingPublisher
 
 sys.path.insert(0, str(Path(__file__).parent))
-from benchlib import ADMIN_URL, amqp_uri, fresh_vhost
+from benchlib import ADMIN_URL, amqp_uri, fresh_vhost, process_cpu_seconds
 
 ROOT = Path(__file__).resolve().parents[1]
 VHOST = "bench-notify"
@@ -122,6 +124,7 @@ def baseline_smtp(count: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--events", type=int, default=3000)
+    parser.add_argument("--batch-size", type=int, default=50, help="CONSUMER_BATCH_SIZE (the drills use 200)")
     args = parser.parse_args()
     db = recreate_database(ADMIN_URL, "sangkien_bench_notify")
     fresh_vhost(VHOST)
@@ -137,6 +140,7 @@ def main() -> None:
         "SMTP_PORT": str(SMTP_PORT),
         "NOTIFY_RATES": "email=2000,zalo=10,sms=5,webhook=50",
         "NOTIFY_POLL_SECONDS": "0.1",
+        "CONSUMER_BATCH_SIZE": str(args.batch_size),
         "LOG_LEVEL": "WARNING",
         "PYTHONWARNINGS": "ignore::DeprecationWarning",
     }
@@ -175,14 +179,19 @@ def main() -> None:
     )
     started = time.perf_counter()
     consumed_at = sent_at = None
+    first: tuple[int, float] | None = None  # (consumed, CPU seconds) when the first events were in
+    cpu_consumed = cpu_sent = 0.0
     try:
         while time.perf_counter() - started < max(180, args.events / 10):
+            cpu = process_cpu_seconds(service.pid)
             consumed, _messages, sent = counts(engine)
             now = time.perf_counter()
+            if consumed and first is None:
+                first = (consumed, cpu)
             if consumed >= args.events and consumed_at is None:
-                consumed_at = now
+                consumed_at, cpu_consumed = now, cpu
             if sent >= args.events:
-                sent_at = now
+                sent_at, cpu_sent = now, cpu
                 break
             time.sleep(0.2)
     finally:
@@ -193,7 +202,7 @@ def main() -> None:
     delivered = len(mailbox.Maildir(str(maildir)))
     baseline = baseline_smtp(min(1000, args.events))
     sink.terminate()
-    if consumed_at is None or sent_at is None:
+    if consumed_at is None or sent_at is None or first is None:
         raise SystemExit(f"notify consumed {consumed} and sent {sent} of {args.events}; see {bench / 'notify.log'}")
     figures = {
         "events": args.events,
@@ -202,6 +211,9 @@ def main() -> None:
         "emails_sent": sent,
         "emails_in_sink": delivered,
         "emails_per_s": round(args.events / (sent_at - started), 1),
+        "batch_size": args.batch_size,
+        "cpu_ms_per_event_draining": round(1000 * (cpu_consumed - first[1]) / max(1, args.events - first[0]), 2),
+        "cpu_ms_per_event_whole_run": round(1000 * cpu_sent / args.events, 2),
         "baseline_smtplib_per_s": round(baseline, 1),
     }
     figures["ratio_emails_to_baseline"] = round(figures["emails_per_s"] / baseline, 3)
