@@ -1,4 +1,6 @@
-"""Use cases that change review state; each runs inside the caller's transaction.
+"""Reviewers' and admins' use cases that change review state; each runs inside the caller's transaction.
+
+The submission service's events are taken in by `review.intake`, a batch at a time.
 
 Every change locks the case row first, so concurrent actions on one initiative are serialised
 and the checks below (state, one vote per reviewer) cannot race.
@@ -9,15 +11,15 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from chassis.auth import Principal
 from chassis.calendar import local_day
 from chassis.certificates import next_in_series, verification_code
-from chassis.errors import Conflict, Forbidden, NotFound, PoisonMessage
+from chassis.errors import Conflict, Forbidden, NotFound
 from chassis.validation import load
-from review import domain, events, similarity
+from review import domain, events, levels
 from review.domain import Step
 from review.models import (
     AuditEntry,
@@ -27,8 +29,6 @@ from review.models import (
     CouncilMember,
     LevelReview,
     Scorecard,
-    SimilarityBand,
-    SimilarMatch,
 )
 from review.rules import rules_for
 from review.schemas import CouncilMemberIn, DecisionIn, NominateIn, NoteIn, ReasonIn, ScoreIn
@@ -36,8 +36,6 @@ from review.schemas import CouncilMemberIn, DecisionIn, NominateIn, NoteIn, Reas
 NOTE_IN, REASON_IN, SCORE_IN = NoteIn(), ReasonIn(), ScoreIn()
 DECISION_IN, NOMINATE_IN, COUNCIL_MEMBER_IN = DecisionIn(), NominateIn(), CouncilMemberIn()
 SYSTEM = "system"
-SIMILAR_KEPT = 5
-CONTENT_KEYS = ("problem", "solution", "novelty", "scope", "benefit_description", "first_applied_on")
 
 
 def now_utc() -> datetime:
@@ -87,144 +85,8 @@ def step_of(review: LevelReview) -> Step:
     return Step(review.level, review.unit, review.unit_path)
 
 
-# --- Events from the submission service ------------------------------------------------
-
-
-def receive(session: Session, data: dict[str, Any], now: datetime) -> Case | None:
-    """`initiative.submitted` or `.resubmitted`: open the case, or reopen it after corrections.
-
-    Events of different types travel on different queues and may overtake each other: an
-    older revision after a newer one is ignored, content after a withdrawal is kept quietly.
-    """
-    case = session.get(Case, data["initiative_id"], with_for_update=True)
-    if case is not None and case.has_content and data["revision"] <= case.revision:
-        return None  # a stale revision: the newer one is already here
-    fresh = case is None or not case.has_content
-    if case is None:
-        case = Case(initiative_id=data["initiative_id"], created_at=now, withdrawn=False)
-        session.add(case)
-    _apply_content(case, data, now)
-    if case.withdrawn:
-        session.flush()
-        return case
-    try:
-        chain = domain.review_chain(data["unit_path"])
-    except ValueError as exc:  # no retry can give the unit more levels: dead-letter it at once
-        raise PoisonMessage(str(exc)) from exc
-    current = case.current
-    if current is None:
-        first = chain[0]
-        review = _open_step(case, first, 0, now)
-        session.add(review)
-        case.level = first.level
-        audit(session, case.initiative_id, first.level, SYSTEM, SYSTEM, "received", now, revision=case.revision)
-    elif current.status in domain.AWAITING_AUTHOR or current.status in domain.OPEN:
-        # The author's corrections go back to the level that asked for them, for a new intake.
-        _reopen(current, case, now)
-        audit(session, case.initiative_id, current.level, SYSTEM, SYSTEM, "resubmitted", now, revision=case.revision)
-    session.flush()
-    _index_similarity(session, case, fresh)
-    return case
-
-
-def _apply_content(case: Case, data: dict[str, Any], now: datetime) -> None:
-    case.revision = data["revision"]
-    case.has_content = True
-    for name in ("programme", "phase", "unit", "top_unit", "block", "title", "field", "target_group"):
-        setattr(case, name, data[name])
-    case.unit_path = "/" + "/".join(data["unit_path"]) + "/"
-    case.confidential = data["confidential"]
-    case.content = {k: data.get(k) for k in CONTENT_KEYS}
-    case.benefit_vnd_per_year = data.get("benefit_vnd_per_year")
-    case.authors = data["authors"]
-    case.submitted_at = datetime.fromisoformat(data["submitted_at"])
-    case.updated_at = now
-
-
 def _open_step(case: Case, step: Step, position: int, now: datetime) -> LevelReview:
-    rules = rules_for(case.programme, step.level)
-    return LevelReview(
-        initiative_id=case.initiative_id,
-        level=step.level,
-        position=position,
-        unit=step.unit,
-        unit_path=step.path,
-        status=domain.RECEIVED,
-        revision=case.revision,
-        received_at=now,
-        due_at=domain.intake_due(now, rules),
-        clock="intake",
-    )
-
-
-def _reopen(review: LevelReview, case: Case, now: datetime) -> None:
-    review.status = domain.RECEIVED
-    review.revision = case.revision
-    review.received_at = now
-    review.accepted_at = review.decided_at = review.missed_at = None
-    review.due_at = domain.intake_due(now, rules_for(case.programme, review.level))
-    review.clock = "intake"
-    review.reason = None
-
-
-def _index_similarity(session: Session, case: Case, fresh: bool) -> None:
-    """Stores the case's band keys and its most similar earlier initiatives of its top unit."""
-    parts = [case.title, *(case.content.get(k) for k in ("problem", "solution", "novelty"))]
-    sig = similarity.signature(similarity.text_of(parts))
-    keys = sorted(set(similarity.bands(sig)))
-    case.signature = similarity.encode(sig)
-    if not fresh:  # a resubmission: its earlier text's keys and matches go
-        session.execute(delete(SimilarityBand).where(SimilarityBand.initiative_id == case.initiative_id))
-        session.execute(delete(SimilarMatch).where(SimilarMatch.initiative_id == case.initiative_id))
-    shared = func.count().label("shared")
-    candidates = (
-        select(SimilarityBand.initiative_id, shared)
-        .where(SimilarityBand.band_key.in_(keys), SimilarityBand.initiative_id != case.initiative_id)
-        .group_by(SimilarityBand.initiative_id)
-        .order_by(shared.desc())
-        .limit(50)
-        .subquery()
-    )
-    rows = session.execute(
-        select(Case.initiative_id, Case.signature)
-        .join(candidates, candidates.c.initiative_id == Case.initiative_id)
-        .where(Case.unit_path.startswith(f"/{case.path_codes[0]}/{case.top_unit}/"))
-    ).all()
-    scored = [(other, similarity.similarity(sig, similarity.decode(raw))) for other, raw in rows if raw]
-    scored = sorted((s for s in scored if s[1] >= similarity.FLAG_AT), key=lambda s: -s[1])[:SIMILAR_KEPT]
-    if scored:
-        session.execute(
-            insert(SimilarMatch.__table__),
-            [{"initiative_id": case.initiative_id, "other_id": o, "score": s} for o, s in scored],
-        )
-    # Core inserts (the tables, not the classes): the ORM's bulk path cost more than the rows.
-    band_rows = [{"band_key": k, "initiative_id": case.initiative_id} for k in keys]
-    session.execute(insert(SimilarityBand.__table__), band_rows)
-
-
-def withdraw(session: Session, data: dict[str, Any], now: datetime) -> None:
-    """`initiative.withdrawn`: close the open review; remembered even before the submission arrives."""
-    case = session.get(Case, data["initiative_id"], with_for_update=True)
-    if case is None:
-        case = Case(
-            initiative_id=data["initiative_id"],
-            revision=0,
-            has_content=False,
-            unit=data["unit"],
-            top_unit=data["top_unit"],
-            programme=data["programme"],
-            created_at=now,
-        )
-        session.add(case)
-    if case.withdrawn:
-        return
-    case.withdrawn = True
-    case.updated_at = now
-    current = case.current
-    if current is not None and current.status in (*domain.OPEN, *domain.AWAITING_AUTHOR):
-        current.status = domain.WITHDRAWN
-        current.due_at = None
-    audit(session, case.initiative_id, case.level, data["withdrawn_by"]["member_id"], "author", "withdrawn", now)
+    return LevelReview(**levels.opened(case.initiative_id, case.programme, case.revision, step, position, now))
 
 
 # --- Reviewers' actions ---------------------------------------------------------------------
@@ -238,8 +100,9 @@ def _case(session: Session, principal: Principal, initiative_id: str) -> Case:
     return case
 
 
-def _acting(session: Session, principal: Principal, initiative_id: str, action: str) -> tuple[Case, LevelReview]:
-    """The case and its current level, once the caller may act on it and the action is in order."""
+def _acting(session: Session, principal: Principal, initiative_id: str, action: str) -> tuple[Case, LevelReview, str]:
+    """The case, its current level and the level's status after `action` by the workflow table,
+    once the caller may act on it and the action is in order."""
     case = _case(session, principal, initiative_id)
     review = case.current
     if review is None:
@@ -247,14 +110,13 @@ def _acting(session: Session, principal: Principal, initiative_id: str, action: 
     domain.check_actor(principal, case.path_codes, step_of(review))
     if case.withdrawn:
         domain.transition(domain.WITHDRAWN, action)
-    domain.transition(review.status, action)
-    return case, review
+    return case, review, domain.transition(review.status, action)
 
 
 def accept(session: Session, principal: Principal, initiative_id: str, payload: Any, now: datetime) -> Case:
     data = load(NOTE_IN, payload)
-    case, review = _acting(session, principal, initiative_id, "accept")
-    review.status = domain.IN_REVIEW
+    case, review, after = _acting(session, principal, initiative_id, "accept")
+    review.status = after
     review.accepted_at = now
     review.due_at = domain.decision_due(now, rules_for(case.programme, review.level))
     review.clock = "decision"
@@ -268,8 +130,8 @@ def request_corrections(
     session: Session, principal: Principal, initiative_id: str, payload: Any, now: datetime
 ) -> Case:
     data = load(REASON_IN, payload)
-    case, review = _acting(session, principal, initiative_id, "request_corrections")
-    review.status = domain.CORRECTIONS
+    case, review, after = _acting(session, principal, initiative_id, "request_corrections")
+    review.status = after
     review.reason = data["reason"]
     review.due_at = review.clock = None
     acted(
@@ -305,7 +167,8 @@ def scorecards(session: Session, review: LevelReview) -> list[Scorecard]:
 
 def score(session: Session, principal: Principal, initiative_id: str, payload: Any, now: datetime) -> Case:
     data = load(SCORE_IN, payload)
-    case, review = _acting(session, principal, initiative_id, "score")
+    case, review, after = _acting(session, principal, initiative_id, "score")
+    review.status = after
     rules = rules_for(case.programme, review.level)
     if rules.by_council and session.get(CouncilMember, (review.unit, principal.sub)) is None:
         raise Forbidden(
@@ -355,7 +218,7 @@ def current_verdict(
 def decide(session: Session, principal: Principal, initiative_id: str, payload: Any, now: datetime) -> Case:
     data = load(DECISION_IN, payload)
     decision = data["decision"]
-    case, review = _acting(session, principal, initiative_id, decision)
+    case, review, after = _acting(session, principal, initiative_id, decision)
     review.decided_at = now
     review.due_at = review.clock = None
     review.reason = data["reason"]
@@ -366,16 +229,14 @@ def decide(session: Session, principal: Principal, initiative_id: str, payload: 
             raise refusal
     if domain.scoring_final(result.rule, "decided", result.scorers):
         events.initiative_scored(session, case, review, result, now)  # a council's result, before the decision
+    review.status = after
     if decision == "recognize":
-        review.status = domain.RECOGNIZED
         certificate = _issue_certificate(session, case, review, now)
         review.certificate_number = certificate.number
         events.initiative_recognized(session, case, review, certificate, result, principal.sub)
     elif decision == "reject":
-        review.status = domain.REJECTED
         events.initiative_rejected(session, case, review, principal.sub)
     else:
-        review.status = domain.RETURNED
         events.initiative_returned(session, case, review, principal.sub, now)
     acted(
         session,
@@ -415,7 +276,7 @@ def _issue_certificate(session: Session, case: Case, review: LevelReview, now: d
 
 def nominate(session: Session, principal: Principal, initiative_id: str, payload: Any, now: datetime) -> Case:
     data = load(NOMINATE_IN, payload)
-    case, review = _acting(session, principal, initiative_id, "nominate")
+    case, review, after = _acting(session, principal, initiative_id, "nominate")
     following = domain.next_step(domain.review_chain(case.path_codes), review.level)
     if following is None:
         raise Conflict(
@@ -423,7 +284,7 @@ def nominate(session: Session, principal: Principal, initiative_id: str, payload
             "Cấp Tổng Liên đoàn là cấp cao nhất, không còn cấp trên để đề nghị.",
             code="action_out_of_order",
         )
-    review.status = domain.NOMINATED
+    review.status = after
     review.honour = data["honour"]
     review.reason = data["reason"]
     upper = _open_step(case, following, review.position + 1, now)

@@ -44,6 +44,14 @@ TRANSITIONS = {
 }
 ACTIONS = tuple(sorted({action for _, action in TRANSITIONS}))
 
+# (status, the author's event) -> the level's status after it; a level not listed stays as it is
+# (recognised, rejected or nominated: the new revision is kept, the level's decision stands).
+# Events, not actions: reviewers never see them among the actions they may take.
+AUTHOR_TRANSITIONS = {
+    **{(status, "resubmit"): RECEIVED for status in (*OPEN, *AWAITING_AUTHOR)},  # back to that level's intake
+    **{(status, "withdraw"): WITHDRAWN for status in (*OPEN, *AWAITING_AUTHOR)},
+}
+
 _WHY_NOT = {
     RECEIVED: ("the application has not been accepted yet", "hồ sơ chưa được tiếp nhận"),
     IN_REVIEW: ("the application was already accepted", "hồ sơ đã được tiếp nhận"),
@@ -67,6 +75,11 @@ def transition(status: str, action: str) -> str:
             code="action_out_of_order",
         )
     return after
+
+
+def after_author(status: str, event: str) -> str | None:
+    """The level's status after the author's `event` ("resubmit", "withdraw"); None: unchanged."""
+    return AUTHOR_TRANSITIONS.get((status, event))
 
 
 def available_actions(

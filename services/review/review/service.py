@@ -14,11 +14,11 @@ from nameko.timer import timer
 from werkzeug.wrappers import Request, Response
 
 from chassis.config import setting
-from chassis.consuming import handles_each
+from chassis.consuming import Outcome, handles_batch
 from chassis.handler import unit_event_handler
 from chassis.http import api, json_response, read_json
 from chassis.service import PlatformService
-from review import SERVICE, commands, openapi, queries, schemas, telemetry
+from review import SERVICE, commands, intake, openapi, queries, schemas, telemetry
 from review.deployment import Deployment
 
 REVIEW_FILE = schemas.ReviewFileOut()
@@ -109,19 +109,19 @@ class ReviewService(PlatformService):
             return json_response(CERTIFICATE_CHECK.dump(queries.verify_certificate(session, code)))
 
     @unit_event_handler("submission", "initiative.submitted")
-    @handles_each(SERVICE)
-    def on_submitted(self, session: Any, event: dict[str, Any]) -> None:
-        commands.receive(session, event["data"], commands.now_utc())
+    @handles_batch(SERVICE)
+    def on_submitted(self, session: Any, events: list[dict[str, Any]]) -> list[Outcome]:
+        return intake.receive_batch(session, events, commands.now_utc())
 
     @unit_event_handler("submission", "initiative.resubmitted")
-    @handles_each(SERVICE)
-    def on_resubmitted(self, session: Any, event: dict[str, Any]) -> None:
-        commands.receive(session, event["data"], commands.now_utc())
+    @handles_batch(SERVICE)
+    def on_resubmitted(self, session: Any, events: list[dict[str, Any]]) -> list[Outcome]:
+        return intake.receive_batch(session, events, commands.now_utc())
 
     @unit_event_handler("submission", "initiative.withdrawn")
-    @handles_each(SERVICE)
-    def on_withdrawn(self, session: Any, event: dict[str, Any]) -> None:
-        commands.withdraw(session, event["data"], commands.now_utc())
+    @handles_batch(SERVICE)
+    def on_withdrawn(self, session: Any, events: list[dict[str, Any]]) -> list[Outcome]:
+        return intake.withdraw_batch(session, events, commands.now_utc())
 
     @timer(interval=SWEEP_SECONDS)
     def sweep_deadlines(self) -> None:

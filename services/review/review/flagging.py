@@ -1,0 +1,191 @@
+"""Similar-initiative flags for a batch of arriving texts, with one band look-up for all of them.
+
+One by one, an arriving text is compared with the 50 initiatives sharing most band keys with
+it, and the five most similar of its top unit are kept. A batch asks the database once for
+every text's candidates among the initiatives outside the batch, then replays the batch in
+order in memory, where an initiative of the batch is a candidate with the text it has at that
+moment: a text earlier in the batch is seen by a later one, as it would be one by one.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from sqlalchemy import BigInteger, Integer, column, func, select, values
+from sqlalchemy.orm import Session
+
+from review import similarity
+from review.models import Case, SimilarityBand
+
+CANDIDATES = 50  # the initiatives sharing most band keys with a text, scored against it
+KEPT = 5  # the most similar of them, flagged
+TEXT_KEYS = ("problem", "solution", "novelty")  # with the title: the text compared
+
+cases, bands = Case.__table__, SimilarityBand.__table__
+
+
+@dataclass(frozen=True)
+class Indexed:
+    """An initiative as the band index sees it: where it sits, its signature, its band keys."""
+
+    unit_path: str
+    signature: list[int] | None
+    keys: frozenset[int]
+
+
+@dataclass(frozen=True)
+class Arrival:
+    """Content arriving for an initiative, in batch order.
+
+    Not `flagged`: content kept after a withdrawal, neither indexed nor compared, though the
+    initiative's place (its unit path) changes with it.
+    """
+
+    initiative_id: str
+    unit_path: str
+    flagged: bool
+    prefix: str = ""  # the subtree searched for similar initiatives: the root and the top unit
+    signature: tuple[int, ...] = ()
+    keys: frozenset[int] = frozenset()
+
+
+@dataclass(frozen=True)
+class Flags:
+    """An initiative's band keys and its similar initiatives (id, score), most similar first."""
+
+    signature: tuple[int, ...]
+    keys: frozenset[int]
+    matches: list[tuple[str, float]]
+
+
+def arrival(data: dict[str, Any], flagged: bool) -> Arrival:
+    """What similarity takes from an `initiative.submitted` or `.resubmitted` event's data."""
+    codes = data["unit_path"]
+    unit_path = "/" + "/".join(codes) + "/"
+    if not flagged:
+        return Arrival(data["initiative_id"], unit_path, False)
+    sig = similarity.signature(similarity.text_of([data["title"], *(data.get(k) for k in TEXT_KEYS)]))
+    return Arrival(
+        data["initiative_id"],
+        unit_path,
+        True,
+        f"/{codes[0]}/{data['top_unit']}/",
+        tuple(sig),
+        frozenset(similarity.bands(sig)),
+    )
+
+
+def flag(session: Session, arrivals: Sequence[Arrival], known: dict[str, dict[str, Any]]) -> dict[str, Flags]:
+    """Each flagged initiative's last flags in the batch, as handling the arrivals one by one gives.
+
+    `known`: the batch's case rows as they were before it (signature, unit path), by id.
+    """
+    if not any(a.flagged for a in arrivals):
+        return {}
+    inside = {a.initiative_id for a in arrivals}
+    outside = _best_outside(session, arrivals, inside)
+    others = _indexed(session, {other for found in outside.values() for other, _ in found})
+    return replay(arrivals, _before(session, inside, known), outside, others)
+
+
+def replay(
+    arrivals: Sequence[Arrival],
+    before: dict[str, Indexed],
+    outside: dict[int, list[tuple[str, int]]],
+    others: dict[str, Indexed],
+) -> dict[str, Flags]:
+    """The one-by-one order in memory.
+
+    `before`: the batch's own initiatives as indexed before the batch; `outside[i]`: the best
+    candidates of arrival `i` among all other initiatives, with the band keys each shares;
+    `others`: those candidates.
+    """
+    now = dict(before)
+    holders: dict[int, set[str]] = defaultdict(set)  # band key -> the batch's initiatives holding it now
+    for initiative_id, indexed in before.items():
+        for key in indexed.keys:
+            holders[key].add(initiative_id)
+    flags: dict[str, Flags] = {}
+    for i, came in enumerate(arrivals):
+        current = now.get(came.initiative_id)
+        if not came.flagged:
+            if current is not None:
+                now[came.initiative_id] = replace(current, unit_path=came.unit_path)
+            continue
+        shared = Counter(o for key in came.keys for o in holders.get(key, ()) if o != came.initiative_id)
+        ranked = sorted([*outside.get(i, ()), *shared.items()], key=lambda c: (-c[1], c[0]))[:CANDIDATES]
+        scored = []
+        for other, _ in ranked:
+            seen = now.get(other) or others.get(other)
+            if seen is not None and seen.signature and seen.unit_path.startswith(came.prefix):
+                score = similarity.similarity(list(came.signature), seen.signature)
+                if score >= similarity.FLAG_AT:
+                    scored.append((other, score))
+        scored.sort(key=lambda s: (-s[1], s[0]))
+        flags[came.initiative_id] = Flags(came.signature, came.keys, scored[:KEPT])
+        for key in current.keys if current is not None else ():
+            holders[key].discard(came.initiative_id)
+        for key in came.keys:
+            holders[key].add(came.initiative_id)
+        now[came.initiative_id] = Indexed(came.unit_path, list(came.signature), came.keys)
+    return flags
+
+
+def _best_outside(session: Session, arrivals: Sequence[Arrival], inside: set[str]) -> dict[int, list[tuple[str, int]]]:
+    """Per flagged arrival, the CANDIDATES initiatives outside the batch sharing most keys with it.
+
+    One statement for the batch: the probe (arrival, key) pairs joined with the band index,
+    counted per arrival and initiative, ranked within each arrival (ties by id).
+    """
+    pairs = [(i, key) for i, a in enumerate(arrivals) if a.flagged for key in a.keys]
+    probe = values(column("i", Integer), column("band_key", BigInteger), name="probe").data(pairs).cte("probe")
+    shared = func.count()
+    ranked = (
+        select(
+            probe.c.i,
+            bands.c.initiative_id,
+            shared.label("shared"),
+            func.row_number()
+            .over(partition_by=probe.c.i, order_by=(shared.desc(), bands.c.initiative_id))
+            .label("rank"),
+        )
+        .join_from(probe, bands, bands.c.band_key == probe.c.band_key)
+        .where(bands.c.initiative_id.not_in(inside))
+        .group_by(probe.c.i, bands.c.initiative_id)
+        .subquery()
+    )
+    found: dict[int, list[tuple[str, int]]] = defaultdict(list)
+    for i, other, count in session.execute(
+        select(ranked.c.i, ranked.c.initiative_id, ranked.c.shared).where(ranked.c.rank <= CANDIDATES)
+    ):
+        found[i].append((other, count))
+    return found
+
+
+def _indexed(session: Session, ids: Iterable[str]) -> dict[str, Indexed]:
+    """Candidates' places and signatures (their keys are not needed: they were counted already)."""
+    ids = sorted(ids)
+    if not ids:
+        return {}
+    rows = session.execute(
+        select(cases.c.initiative_id, cases.c.unit_path, cases.c.signature).where(cases.c.initiative_id.in_(ids))
+    )
+    return {i: Indexed(path, similarity.decode(raw) if raw else None, frozenset()) for i, path, raw in rows}
+
+
+def _before(session: Session, inside: set[str], known: dict[str, dict[str, Any]]) -> dict[str, Indexed]:
+    """The batch's own initiatives as the index held them before the batch."""
+    signed = sorted(i for i in inside if i in known and known[i]["signature"])
+    if not signed:
+        return {}
+    keys: dict[str, set[int]] = defaultdict(set)
+    for initiative_id, key in session.execute(
+        select(bands.c.initiative_id, bands.c.band_key).where(bands.c.initiative_id.in_(signed))
+    ):
+        keys[initiative_id].add(key)
+    return {
+        i: Indexed(known[i]["unit_path"], similarity.decode(known[i]["signature"]), frozenset(keys[i])) for i in signed
+    }
