@@ -106,3 +106,9 @@ def digest_units(event: dict[str, Any], unit_path: Sequence[str]) -> list[str]:
         return []
     path = list(unit_path) or [u for u in (event["data"].get("top_unit"), event["data"].get("unit")) if u]
     return [u for u in dict.fromkeys(path) if u != "VGCL"]
+
+
+def webhook_wants(event_types: Sequence[str], units: Sequence[str], event: dict[str, Any]) -> bool:
+    """A subscription hears the event types it chose, from its top-level units (or all: "*")."""
+    top = str(event.get("unit") or event["data"].get("top_unit") or "")
+    return event["type"] in event_types and ("*" in units or top in units)

@@ -3,148 +3,211 @@
 from __future__ import annotations
 
 import logging
-import uuid
 from collections import Counter
 from collections.abc import Iterable
-from datetime import UTC, date, datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from typing import Any
 
 import requests
 from authlib.integrations.base_client import OAuthError
-from sqlalchemy import select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from jinja2 import TemplateError
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from chassis.calendar import LOCAL
 from chassis.config import setting
-from chassis.consuming import DONE, Outcome, retry
-from chassis.envelope import dumps
+from chassis.consuming import DONE, Outcome, poison, retry
 from chassis.service_token import ServiceToken
-from notify import audience, rendering
+from notify import audience, fanout, initiatives, reminders, rendering, writing
 from notify.audience import Notice
-from notify.models import Activity, Contact, Delivery, Initiative, Message, Reminder, Subscription
+from notify.models import Activity, Contact, Delivery, Initiative, Message, Reminder
 
 log = logging.getLogger(__name__)
-ADDRESS_OF = {"email": "email", "zalo": "zalo_user_id", "sms": "phone"}
-CLOSES_REVIEW = ("initiative.recognized", "initiative.rejected", "initiative.returned", "initiative.nominated")
+# Errors of an event's own data (contract-valid, yet no rule or template can use it): it never
+# succeeds, so it is poison; anything else (the database) raises and the batch is handled again.
+DATA_ERRORS = (LookupError, ValueError, TypeError, AttributeError, TemplateError)
+# Events that name only the initiative: who its authors are comes from its submission.
+NEEDS_AUTHORS = ("review.started", "initiative.returned", "initiative.rejected", "initiative.nominated")
 
 
 def now_utc() -> datetime:
     return datetime.now(UTC)
 
 
-def _insert(session: Session, table: Any) -> Any:
-    return (postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert)(table)
-
-
-def _remember(session: Session, event: dict[str, Any]) -> dict[str, Any] | None:
-    """Keeps who an initiative's news is for; later events name only the initiative."""
-    data = event["data"]
-    initiative_id = data.get("initiative_id")
-    if not initiative_id:
-        return None
-    if event["type"] in ("initiative.submitted", "initiative.resubmitted"):
-        row = {
-            "initiative_id": initiative_id,
-            "revision": data["revision"],
-            "title": data["title"],
-            "unit": data["unit"],
-            "unit_path": "/" + "/".join(data["unit_path"]) + "/",
-            "top_unit": data["top_unit"],
-            "authors": [a["member_id"] for a in data["authors"] if a.get("member_id")],
-            "submitted_by": data["submitted_by"]["member_id"],
-        }
-        stmt = _insert(session, Initiative.__table__).values(**row)
-        newer = Initiative.__table__.c.revision < stmt.excluded.revision
-        session.execute(stmt.on_conflict_do_update(index_elements=["initiative_id"], set_=row, where=newer))
-    known = session.get(Initiative, initiative_id)
-    if known is None:
-        return None
-    return {"title": known.title, "authors": known.authors, "unit_path": [c for c in known.unit_path.split("/") if c]}
-
-
-# Events that name only the initiative: who its authors are comes from its submission.
-NEEDS_AUTHORS = ("review.started", "initiative.returned", "initiative.rejected", "initiative.nominated")
-
-
 def handle_batch(session: Session, events: list[dict[str, Any]], now: datetime) -> list[Outcome]:
     """Everything a batch of events causes, one outcome each; the day's counters once per batch."""
     activity: Counter = Counter()
-    outcomes = [handle(session, event, now, activity) for event in events]
+    outcomes = _handle(session, events, now, activity)
     write_activity(session, activity)
     return outcomes
 
 
 def handle(session: Session, event: dict[str, Any], now: datetime, activity: Counter | None = None) -> Outcome:
     """Everything one event causes; its digest counts go to `activity` (written at once without one)."""
-    known = _remember(session, event)
-    if known is None and event["type"] in NEEDS_AUTHORS:
-        # Queues of different event types drain independently: wait for the submission
-        # (redelivered with backoff; after the delivery limit it waits in the dead-letter queue).
-        return retry(f"initiative {event['data']['initiative_id']} not yet known")
-    for notice in audience.notices(event, known):
-        deliver(session, event["id"], notice, now)
-    counts = Counter() if activity is None else activity
-    _count_activity(counts, event, known)
+    counts: Counter = Counter()
+    (outcome,) = _handle(session, [event], now, counts)
     if activity is None:
         write_activity(session, counts)
-    _track_deadline(session, event, now)
-    _to_webhooks(session, event, now)
-    return DONE
+    else:
+        activity.update(counts)
+    return outcome
+
+
+@dataclass
+class _Planned:
+    """One event's effects but its rendering, as they stand once the batch's earlier events are in."""
+
+    event: dict[str, Any]
+    notices: list[Notice]
+    initiative: dict[str, Any] | None  # the row it makes notify keep (a newer revision), if any
+    opens: dict[str, Any] | None  # a reminder row
+    closes: tuple[str, str] | None  # a reminder's key
+    activity: Counter
+    webhooks: list[dict[str, Any]]
+
+
+def _handle(session: Session, events: list[dict[str, Any]], now: datetime, activity: Counter) -> list[Outcome]:
+    """A batch in a few statements: the initiatives it names and the contacts and subscriptions it
+    needs read once each, its rows rendered in memory, then written one statement per table.
+
+    The same rows as handling the events one after another: each event sees what notify keeps
+    of its initiative once the batch's earlier events are in. An event that is not done writes
+    nothing, and the batch's later events are planned again without it.
+    """
+    ids = {e["data"].get("initiative_id") for e in events}
+    kept = initiatives.load(session, {i for i in ids if isinstance(i, str)})
+    subscriptions = fanout.subscriptions(session)
+    remind_days = int(setting("REMIND_DAYS"))
+    contacts: dict[str, dict[str, Any] | None] = {}
+    refused: dict[int, Outcome] = {}
+    while True:
+        planned = _plan(events, kept, refused, subscriptions, remind_days, now)
+        wanted = {n.recipient for p in planned.values() for n in p.notices} - contacts.keys()
+        contacts.update(fanout.contacts(session, wanted))
+        messages, deliveries, unrenderable = _render(planned, contacts, now)
+        if not unrenderable:
+            break
+        _refuse(unrenderable, planned, refused)  # rare: plan again, without them
+    remembered: dict[str, dict[str, Any]] = {}
+    deadlines = reminders.Changes()
+    for p in planned.values():
+        if p.initiative is not None:
+            remembered[p.initiative["initiative_id"]] = p.initiative
+        if p.opens is not None:
+            deadlines.open(p.opens)
+        if p.closes is not None:
+            deadlines.close(p.closes)
+        activity.update(p.activity)
+    initiatives.remember(session, list(remembered.values()))
+    writing.insert_new(session, Message.__table__, messages)
+    writing.insert_new(session, Delivery.__table__, deliveries)
+    deadlines.write(session)
+    return [refused.get(i, DONE) for i in range(len(events))]
+
+
+def _plan(
+    events: list[dict[str, Any]],
+    kept: dict[str, dict[str, Any]],
+    refused: dict[int, Outcome],
+    subscriptions: list[dict[str, Any]],
+    remind_days: int,
+    now: datetime,
+) -> dict[int, _Planned]:
+    """Each event's effects in order (plain data, no database); refusals go to `refused`."""
+    state = dict(kept)  # what notify keeps of each initiative, as the batch's events go in
+    planned: dict[int, _Planned] = {}
+    for i, event in enumerate(events):
+        if i in refused:
+            continue
+        try:
+            row = initiatives.row_of(event)
+            initiative_id = event["data"].get("initiative_id")
+            now_kept = state.get(initiative_id) if isinstance(initiative_id, str) and initiative_id else None
+            if row is not None and initiatives.replaces(row, now_kept):
+                now_kept = row
+            known = initiatives.known(now_kept)
+            if known is None and event["type"] in NEEDS_AUTHORS:
+                # Queues of different event types drain independently: wait for the submission
+                # (redelivered with backoff; after the delivery limit it waits in the dead-letter queue).
+                refused[i] = retry(f"initiative {initiative_id} not yet known")
+                continue
+            counts: Counter = Counter()
+            _count_activity(counts, event, known)
+            planned[i] = _Planned(
+                event,
+                audience.notices(event, known),
+                now_kept if now_kept is row else None,
+                reminders.opened(event, remind_days),
+                reminders.closed(event),
+                counts,
+                fanout.webhook_rows(subscriptions, event, now),
+            )
+        except DATA_ERRORS as exc:
+            refused[i] = _poison(event, exc)
+            continue
+        if now_kept is not None:
+            state[initiative_id] = now_kept
+    return planned
+
+
+def _refuse(unrenderable: dict[int, Outcome], planned: dict[int, _Planned], refused: dict[int, Outcome]) -> None:
+    """Refuses the events that fail whatever came before them, in order. A later event of an initiative
+    whose refused submission it saw is planned again without it, and may then render."""
+    withdrawn: set[str] = set()  # initiatives whose row this round refuses
+    for i in sorted(unrenderable):
+        initiative_id = planned[i].event["data"].get("initiative_id")
+        if initiative_id in withdrawn:
+            continue
+        refused[i] = unrenderable[i]
+        if planned[i].initiative is not None:
+            withdrawn.add(initiative_id)
+
+
+def _render(
+    planned: dict[int, _Planned], contacts: dict[str, dict[str, Any] | None], now: datetime
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[int, Outcome]]:
+    """The planned events' messages and deliveries, in event order; events no template can render."""
+    messages: list[dict[str, Any]] = []
+    deliveries: list[dict[str, Any]] = []
+    unrenderable: dict[int, Outcome] = {}
+    for i, p in planned.items():
+        event_id = p.event["id"]
+        rendered: dict[tuple[str, str, int], tuple[str, str]] = {}  # an event's notices share a context
+        own_messages, own_deliveries = [], []
+        try:
+            for notice in p.notices:
+                contact = contacts.get(notice.recipient)
+                key = (notice.category, fanout.language(contact), id(notice.context))
+                if key not in rendered:
+                    rendered[key] = rendering.render(key[0], key[1], notice.context)
+                subject, body = rendered[key]
+                own_messages.append(fanout.message_row(event_id, notice, subject, body, now))
+                own_deliveries += fanout.deliveries_to(contact, event_id, notice, subject, body, now)
+        except DATA_ERRORS as exc:
+            unrenderable[i] = _poison(p.event, exc)
+            continue
+        messages += own_messages
+        deliveries += own_deliveries + p.webhooks
+    return messages, deliveries, unrenderable
+
+
+def _poison(event: dict[str, Any], exc: BaseException) -> Outcome:
+    log.warning("%s %s cannot be handled: %s", event.get("type"), event.get("id"), type(exc).__name__)
+    return poison(f"{type(exc).__name__}: {exc}"[:300])
 
 
 def deliver(session: Session, event_id: str, notice: Notice, now: datetime) -> int:
     """The inbox message, and a delivery per outside channel the recipient chose (each at most once)."""
-    contact = session.get(Contact, notice.recipient)
-    language = contact.language if contact else "vi"
-    subject, body = rendering.render(notice.category, language, notice.context)
-    initiative_id = notice.context.get("initiative_id")
-    message = {
-        "id": str(uuid.uuid4()),
-        "recipient": notice.recipient,
-        "event_id": event_id,
-        "category": notice.category,
-        "subject": subject[:500],
-        "body": body,
-        "initiative_id": initiative_id if isinstance(initiative_id, str) else None,
-        "created_at": now,
-    }
-    session.execute(_insert(session, Message.__table__).values(**message).on_conflict_do_nothing())
+    contact = fanout.contacts(session, [notice.recipient])[notice.recipient]
+    subject, body = rendering.render(notice.category, fanout.language(contact), notice.context)
+    message = fanout.message_row(event_id, notice, subject, body, now)
+    session.execute(writing.insert(session, Message.__table__).values(**message).on_conflict_do_nothing())
     made = 1
-    for channel in contact.channels if contact else []:
-        address = getattr(contact, ADDRESS_OF[channel], None) if channel in ADDRESS_OF else None
-        if address:
-            made += _queue(session, event_id, notice.recipient, channel, notice.category, address, subject, body, now)
+    for row in fanout.deliveries_to(contact, event_id, notice, subject, body, now):
+        result = session.execute(writing.insert(session, Delivery.__table__).values(**row).on_conflict_do_nothing())
+        made += result.rowcount or 0
     return made
-
-
-def _queue(
-    session: Session,
-    event_id: str,
-    recipient: str,
-    channel: str,
-    category: str,
-    address: str,
-    subject: str,
-    body: str,
-    now: datetime,
-) -> int:
-    row = {
-        "id": str(uuid.uuid4()),
-        "event_id": event_id,
-        "recipient": recipient,
-        "channel": channel,
-        "category": category,
-        "address": address,
-        "subject": subject[:500],
-        "body": body,
-        "status": "pending",
-        "attempts": 0,
-        "next_attempt_at": now,
-        "created_at": now,
-    }
-    result = session.execute(_insert(session, Delivery.__table__).values(**row).on_conflict_do_nothing())
-    return result.rowcount or 0
 
 
 def _count_activity(counts: Counter, event: dict[str, Any], known: dict[str, Any] | None) -> None:
@@ -157,60 +220,19 @@ def _count_activity(counts: Counter, event: dict[str, Any], known: dict[str, Any
 
 
 def write_activity(session: Session, counts: Counter) -> None:
-    """The batch's daily counters, summed and in key order.
+    """The batch's daily counters, summed, in one statement in key order.
 
     In key order, concurrent transactions (batches of events of many units) lock the shared
     counter rows in one order, so they wait for each other instead of deadlocking.
     """
-    for (unit, day, kind), n in sorted(counts.items()):
-        stmt = _insert(session, Activity.__table__).values(unit=unit, day=day, kind=kind, count=n)
-        session.execute(
-            stmt.on_conflict_do_update(
-                index_elements=["unit", "day", "kind"], set_={"count": Activity.__table__.c.count + n}
-            )
+    rows = [{"unit": unit, "day": day, "kind": kind, "count": n} for (unit, day, kind), n in sorted(counts.items())]
+    if rows:
+        table = Activity.__table__
+        stmt = writing.insert(session, table)
+        add = stmt.on_conflict_do_update(
+            index_elements=["unit", "day", "kind"], set_={"count": table.c.count + stmt.excluded.count}
         )
-
-
-def _track_deadline(session: Session, event: dict[str, Any], now: datetime) -> None:
-    """review.started announces a decision date: remind the reviewers before it; a decision closes it."""
-    data = event["data"]
-    if event["type"] == "review.started":
-        due = datetime.fromisoformat(data["decision_due_at"].replace("Z", "+00:00"))
-        remind = due - timedelta(days=int(setting("REMIND_DAYS")))
-        row = {
-            "initiative_id": data["initiative_id"],
-            "level": data["level"],
-            "level_unit": data["level_unit"],
-            "due_at": due,
-            "remind_at": remind,
-            "closed": False,
-        }
-        stmt = _insert(session, Reminder.__table__).values(**row)
-        session.execute(stmt.on_conflict_do_update(index_elements=["initiative_id", "level"], set_=row))
-    elif event["type"] in CLOSES_REVIEW:
-        level = data.get("level") or data.get("from_level")
-        session.execute(
-            update(Reminder)
-            .where(Reminder.initiative_id == data["initiative_id"], Reminder.level == level)
-            .values(closed=True)
-        )
-
-
-def _to_webhooks(session: Session, event: dict[str, Any], now: datetime) -> None:
-    top = str(event.get("unit") or event["data"].get("top_unit") or "")
-    for sub in session.scalars(select(Subscription).where(Subscription.active.is_(True))):
-        if event["type"] in sub.event_types and ("*" in sub.units or top in sub.units):
-            _queue(
-                session,
-                event["id"],
-                f"webhook:{sub.id}",
-                "webhook",
-                event["type"],
-                sub.url,
-                event["type"],
-                dumps(event),
-                now,
-            )
+        session.execute(add, rows)
 
 
 # --- Timed work -----------------------------------------------------------------------------

@@ -7,7 +7,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template, select_autoescape
 
 from chassis.calendar import LOCAL
 
@@ -37,14 +37,29 @@ def _vnd(value: Any) -> str:
     return f"{int(value):,} đồng".replace(",", ".") if value is not None else ""
 
 
+DEFAULTS = {
+    "revision": 1,
+    "to_level": None,
+    "from_unit": None,
+    "honour": None,
+    "reason": "",
+    "standing": None,
+    "certificate_number": None,
+    "verification_code": None,
+    "amount_vnd": None,
+}
+
+
 @cache
 def environment() -> Environment:
     # Plain-text messages: nothing to escape; undefined names fail loudly in the tests.
+    # Templates ship with the code: no check of the files' times on every message.
     env = Environment(
         loader=FileSystemLoader(TEMPLATES),
         autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),
         undefined=StrictUndefined,
         keep_trailing_newline=False,
+        auto_reload=False,
     )
     env.filters["date"] = _date
     env.filters["vnd"] = _vnd
@@ -52,21 +67,15 @@ def environment() -> Environment:
     return env
 
 
+@cache
+def _template(category: str, language: str) -> Template:
+    return environment().get_template(f"{category}.{language}.txt")
+
+
 def render(category: str, language: str, context: dict[str, Any]) -> tuple[str, str]:
     """(subject, body) in the recipient's language, Vietnamese by default."""
     language = language if language in LANGUAGES else "vi"
-    defaults = {
-        "revision": 1,
-        "to_level": None,
-        "from_unit": None,
-        "honour": None,
-        "reason": "",
-        "standing": None,
-        "certificate_number": None,
-        "verification_code": None,
-        "amount_vnd": None,
-    }
-    text = environment().get_template(f"{category}.{language}.txt").render({**defaults, **context})
+    text = _template(category, language).render({**DEFAULTS, **context})
     subject, _, body = text.partition("\n\n")
     return subject.strip(), body.strip()
 
