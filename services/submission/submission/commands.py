@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from chassis.auth import Principal
 from chassis.calendar import local_day
-from chassis.errors import Conflict, Forbidden, NotFound
+from chassis.errors import ApiError, Conflict, Forbidden, NotFound
 from chassis.validation import FieldError, load, validation_failed
 from submission import domain, events, writes
 from submission.catalog import Catalog
@@ -145,29 +145,50 @@ def idempotency_row(scope: str, key: str, request_digest: str, ini: NewInitiativ
     return Row(scope=scope, key=key, request_digest=request_digest, initiative_id=ini.id, created_at=now)
 
 
+def _first_result(session: Session, principal: Principal, key: str, request_digest: str) -> Initiative | None:
+    """The initiative a request with this Idempotency-Key created first; 409 if it was another request."""
+    earlier = writes.earlier_result(session.connection(), principal.sub, key)
+    if earlier is None:
+        return None
+    if earlier[0] != request_digest:
+        raise Conflict(
+            "This Idempotency-Key was used for a different request.",
+            "Khóa Idempotency-Key này đã dùng cho một yêu cầu khác.",
+            code="idempotency_key_reused",
+        )
+    return session.get_one(Initiative, earlier[1])
+
+
 def submit(
-    session: Session, principal: Principal, payload: Any, idempotency_key: str | None
+    session: Session, principal: Principal, payload: Any, idempotency_key: str | None, *, key_seen: bool = False
 ) -> tuple[Initiative | NewInitiative, bool]:
-    """Returns (initiative, replayed): a repeated Idempotency-Key returns the first result."""
-    conn = session.connection()
+    """Returns (initiative, replayed): a repeated Idempotency-Key returns the first result.
+
+    A key is taken for new at first, saving its lookup: a repeat breaks its unique index
+    (IntegrityError) and the caller tries again with `key_seen`. A request refused here looks its
+    key up first, since a key's first result is the answer, whatever the request would be now.
+    """
+    request_digest = ""
     if idempotency_key:
         if len(idempotency_key) > 200:
             raise validation_failed([FieldError("Idempotency-Key", "At most 200 characters.", "Tối đa 200 ký tự.")])
         request_digest = digest(payload)
-        earlier = writes.earlier_result(conn, principal.sub, idempotency_key)
-        if earlier is not None:
-            if earlier[0] != request_digest:
-                raise Conflict(
-                    "This Idempotency-Key was used for a different request.",
-                    "Khóa Idempotency-Key này đã dùng cho một yêu cầu khác.",
-                    code="idempotency_key_reused",
-                )
-            return session.get_one(Initiative, earlier[1]), True
+        if key_seen and (earlier := _first_result(session, principal, idempotency_key, request_digest)):
+            return earlier, True
     now = now_utc()
-    ini = build_initiative(Catalog(session), principal, payload, now)
+    try:
+        ini = build_initiative(Catalog(session), principal, payload, now)
+    except ApiError:
+        if (
+            idempotency_key
+            and not key_seen
+            and (earlier := _first_result(session, principal, idempotency_key, request_digest))
+        ):
+            return earlier, True
+        raise
     key = idempotency_row(principal.sub, idempotency_key, request_digest, ini, now) if idempotency_key else None
     step = first_step(ini, events.initiative_submitted(session, ini))
-    writes.insert_submission(conn, ini, key, step)
+    writes.insert_submission(session.connection(), ini, key, step)
     ini.history.append(step)  # the answer shows its history: this one row
     return ini, False
 

@@ -41,11 +41,11 @@ class SubmissionService(PlatformService):
         for attempt in range(2):
             try:
                 with self.db.transaction() as session:
-                    ini, replayed = commands.submit(session, principal, payload, key)
+                    ini, replayed = commands.submit(session, principal, payload, key, key_seen=attempt > 0)
                     body = INITIATIVE.dump(ini)
                 break
             except IntegrityError:
-                # Retries with one key raced and the first commit won: answer with its result.
+                # The key was used before (or by a retry that raced and committed first): its result.
                 if not key or attempt:
                     raise
         self.metrics.unit = ini.top_unit
