@@ -1,18 +1,20 @@
-"""Use cases of awards: each consumed event updates the read models and the ledger at once."""
+"""Use cases of awards: a batch of consumed events updates the read models and the ledger at once."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from awards import awarding, ledger, projections, queries
+from awards import awarding, facts, ledger, projections, queries
 from awards.models import Fact, LedgerEntry, RankSnapshot
 from awards.rules import load
 from chassis.auth import Principal
 from chassis.calendar import LOCAL, local_day
+from chassis.consuming import DONE, Outcome, poison
 from chassis.validation import FieldError, validation_failed
 
 SNAPSHOT_HOUR = 7  # the national office quotes standings "at 7:00"
@@ -22,19 +24,37 @@ def now_utc() -> datetime:
     return datetime.now(UTC)
 
 
+def initiative_events(session: Session, events: Sequence[dict[str, Any]], now: datetime) -> list[Outcome]:
+    """A batch of an initiative's events (submitted, resubmitted, withdrawn, recognized), in order.
+
+    Nothing here waits for another queue (a recognition before its submission keeps what it
+    says), so an event is done, or poison when its content can never be applied.
+    """
+    outcomes: list[Outcome] = []
+    changes = []
+    for event in events:
+        try:
+            changes.append(facts.parse(event["type"], event["data"]))
+            outcomes.append(DONE)
+        except (KeyError, TypeError, ValueError) as exc:
+            outcomes.append(poison(f"{event.get('type')} {event.get('id')} cannot be applied: {exc!r}"[:300]))
+    if changes:
+        projections_and_ledger(session, changes, now)
+    return outcomes
+
+
 def submitted(session: Session, data: dict[str, Any], now: datetime) -> None:
-    projections.on_submitted(session, data)
-    fact = session.get(Fact, data["initiative_id"])
-    if fact is not None and fact.unit_path:
-        ledger.bonus_on_submission(session, fact, now)
-        if fact.recognized_at is not None:  # the recognition came first: its remuneration waited for this
-            ledger.schedule_remuneration(session, fact, now)
+    """One submission alone (the consumers take batches: initiative_events)."""
+    projections_and_ledger(session, [facts.parse("initiative.submitted", data)], now)
 
 
 def recognized(session: Session, data: dict[str, Any], now: datetime) -> None:
-    fact = projections.on_recognized(session, data)
-    if fact.revision >= 1:  # remuneration needs the submission's content (first applied on, shares)
-        ledger.schedule_remuneration(session, fact, now)
+    projections_and_ledger(session, [facts.parse("initiative.recognized", data)], now)
+
+
+def projections_and_ledger(session: Session, changes: Sequence[facts.Change], now: datetime) -> None:
+    after = projections.apply_changes(session, changes)
+    ledger.for_changes(session, zip(changes, after, strict=True), now)
 
 
 def run_rules(session: Session, principal: Principal, payload: Any, now: datetime) -> list[LedgerEntry]:

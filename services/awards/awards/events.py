@@ -1,4 +1,8 @@
-"""The awards service's events: contract data built from ledger entries, staged in the outbox."""
+"""The awards service's events: contract data built from ledger entries, staged in the outbox.
+
+`granted` and `scheduled` build an event for `chassis.outbox.record_events`, which stages a
+batch's events in one INSERT; the others stage one event each.
+"""
 
 from __future__ import annotations
 
@@ -13,16 +17,21 @@ from chassis.envelope import iso
 from chassis.outbox import Outgoing, record_event
 
 
-def _record(session: Session, event_type: str, entry: LedgerEntry, data: dict[str, Any], subject: str) -> dict:
-    return record_event(session, Outgoing(EXCHANGE, event_type, data, SOURCE, subject, entry.top_unit))
+def _outgoing(event_type: str, entry: Any, data: dict[str, Any], subject: str) -> Outgoing:
+    return Outgoing(EXCHANGE, event_type, data, SOURCE, subject, entry.top_unit)
 
 
-def remuneration_id(entry: LedgerEntry) -> str:
+def remuneration_id(entry: Any) -> str:
     """One id for all installments of an initiative's remuneration (installment tells them apart)."""
     return str(uuid.uuid5(uuid.NAMESPACE_URL, f"urn:vgcl:remuneration:{entry.rule_id}:{entry.initiative_id}"))
 
 
 def award_granted(session: Session, entry: LedgerEntry) -> dict:
+    return record_event(session, granted(entry))
+
+
+def granted(entry: Any) -> Outgoing:
+    """`award.granted` of a ledger entry (the model, or any object with its attributes)."""
     data = {
         "award_id": entry.id,
         "programme": entry.programme,
@@ -43,10 +52,10 @@ def award_granted(session: Session, entry: LedgerEntry) -> dict:
         "reason": entry.reason,
         "granted_at": iso(entry.created_at),
     }
-    return _record(session, "award.granted", entry, data, entry.id)
+    return _outgoing("award.granted", entry, data, entry.id)
 
 
-def _remuneration(entry: LedgerEntry) -> dict[str, Any]:
+def _remuneration(entry: Any) -> dict[str, Any]:
     return {
         "remuneration_id": remuneration_id(entry),
         "initiative_id": entry.initiative_id,
@@ -62,6 +71,11 @@ def _remuneration(entry: LedgerEntry) -> dict[str, Any]:
 
 
 def remuneration_scheduled(session: Session, entry: LedgerEntry) -> dict:
+    return record_event(session, scheduled(entry))
+
+
+def scheduled(entry: Any) -> Outgoing:
+    """`remuneration.scheduled` of an installment (the model, or any object with its attributes)."""
     data = {
         **_remuneration(entry),
         "basis": entry.details["basis"],
@@ -71,9 +85,9 @@ def remuneration_scheduled(session: Session, entry: LedgerEntry) -> dict:
         "rule_version": entry.rule_version,
         "scheduled_at": iso(entry.created_at),
     }
-    return _record(session, "remuneration.scheduled", entry, data, data["remuneration_id"])
+    return _outgoing("remuneration.scheduled", entry, data, data["remuneration_id"])
 
 
 def remuneration_due(session: Session, entry: LedgerEntry) -> dict:
     data = {**_remuneration(entry), "announced_at": iso(entry.due_announced_at)}
-    return _record(session, "remuneration.due", entry, data, data["remuneration_id"])
+    return record_event(session, _outgoing("remuneration.due", entry, data, data["remuneration_id"]))

@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime, time, timedelta
+from functools import partial
+from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, func, insert, select
 from sqlalchemy.orm import Session
 
 from awards import awarding, events, remuneration
 from awards.awarding import Grant, Period, Recognised, UnitCount
+from awards.facts import RECOGNIZED, SUBMITTED, Change, FactState
 from awards.models import CertificateSeries, Fact, LedgerEntry, Target, Unit
 from awards.rules import RuleSet, load
 from chassis.calendar import LOCAL, local_day
 from chassis.certificates import next_in_series, verification_code
+from chassis.outbox import record_events
 
 MONEY_KINDS = ("bonus", "benefit_reward")
 
@@ -27,6 +31,37 @@ def _existing(session: Session, keys: Iterable[str]) -> set[str]:
     return set(session.scalars(select(LedgerEntry.grant_key).where(LedgerEntry.grant_key.in_(keys))))
 
 
+def _grant_row(session: Session, grant: Grant, programme: str, now: datetime) -> dict[str, Any]:
+    """A grant's ledger row; a certificate takes the next number of its series."""
+    row = {
+        "id": str(uuid.uuid4()),
+        "grant_key": grant.key,
+        "kind": grant.kind,
+        "programme": programme,
+        "rule_id": grant.rule.id,
+        "rule_version": grant.rule.version,
+        "recipient_type": grant.recipient_type,
+        "recipient_unit": grant.recipient_unit,
+        "recipient_member": grant.recipient_member,
+        "top_unit": grant.top_unit,
+        "initiative_id": grant.initiative_id,
+        "period": grant.period,
+        "amount_vnd": grant.amount_vnd,
+        "reason": grant.reason,
+        "details": {"award": grant.rule.params.get("award")} if grant.rule.params.get("award") else {},
+        "certificate_number": None,
+        "verification_code": None,
+        "due_on": None,
+        "created_at": now,
+    }
+    if grant.kind == "certificate_of_merit":
+        issuer = grant.top_unit if grant.rule.params.get("issuer") == "top" else "VGCL"
+        prefix = f"BK-{issuer}-{local_day(now).year}"
+        row["certificate_number"] = f"{prefix}-{next_in_series(session, CertificateSeries, prefix):06d}"
+        row["verification_code"] = verification_code(grant.top_unit)
+    return row
+
+
 def record(session: Session, grants: Sequence[Grant], programme: str, now: datetime) -> list[LedgerEntry]:
     """Writes the grants not written before; re-running a rule grants nothing twice."""
     seen = _existing(session, (g.key for g in grants))
@@ -35,29 +70,7 @@ def record(session: Session, grants: Sequence[Grant], programme: str, now: datet
         if grant.key in seen:
             continue
         seen.add(grant.key)
-        entry = LedgerEntry(
-            id=str(uuid.uuid4()),
-            grant_key=grant.key,
-            kind=grant.kind,
-            programme=programme,
-            rule_id=grant.rule.id,
-            rule_version=grant.rule.version,
-            recipient_type=grant.recipient_type,
-            recipient_unit=grant.recipient_unit,
-            recipient_member=grant.recipient_member,
-            top_unit=grant.top_unit,
-            initiative_id=grant.initiative_id,
-            period=grant.period,
-            amount_vnd=grant.amount_vnd,
-            reason=grant.reason,
-            details={"award": grant.rule.params.get("award")} if grant.rule.params.get("award") else {},
-            created_at=now,
-        )
-        if grant.kind == "certificate_of_merit":
-            issuer = grant.top_unit if grant.rule.params.get("issuer") == "top" else "VGCL"
-            prefix = f"BK-{issuer}-{local_day(now).year}"
-            entry.certificate_number = f"{prefix}-{next_in_series(session, CertificateSeries, prefix):06d}"
-            entry.verification_code = verification_code(grant.top_unit)
+        entry = LedgerEntry(**_grant_row(session, grant, programme, now))
         session.add(entry)
         session.flush()
         events.award_granted(session, entry)
@@ -69,27 +82,57 @@ def _within(rule_within: str | None, path: str) -> bool:
     return rule_within is None or f"/{rule_within}/" in path
 
 
-def bonus_on_submission(session: Session, fact: Fact, now: datetime) -> list[LedgerEntry]:
+def for_changes(session: Session, done: Iterable[tuple[Change, FactState]], now: datetime) -> list[dict[str, Any]]:
+    """A batch's ledger work: the bonus of a submission, the remuneration of a first recognition.
+
+    Each is judged on the fact as its own event left it (as one event at a time would), and
+    the batch's entries are written at once, each grant key once.
+    """
+    planned: list[tuple[str, Callable[[], dict[str, Any]]]] = []  # (grant key, its row), in event order
+    for change, fact in done:
+        if change.kind == SUBMITTED and fact.unit_path:
+            planned += [(g.key, partial(_grant_row, session, g, fact.programme, now)) for g in _bonus_grants(fact)]
+            if fact.recognized_at is not None:  # the recognition came first: its remuneration waited for this
+                planned += _installments(fact, now)
+        elif change.kind == RECOGNIZED and fact.revision >= 1:  # it needs the submission's content
+            planned += _installments(fact, now)
+    seen = _existing(session, (key for key, _ in planned))
+    rows = []
+    for key, row in planned:
+        if key not in seen:  # built only now: a certificate's number is taken once it is granted
+            seen.add(key)
+            rows.append(row())
+    if rows:
+        session.execute(insert(LedgerEntry.__table__), rows)
+        outgoing = [(events.scheduled if r["kind"] == "remuneration" else events.granted)(Entry(**r)) for r in rows]
+        record_events(session, outgoing)
+    return rows
+
+
+class Entry(SimpleNamespace):
+    """A ledger row written in bulk, read by the event builders like a LedgerEntry."""
+
+
+def _bonus_grants(fact: FactState) -> list[Grant]:
     """The per-idea bonus of a unit's own scheme, when the idea's unit falls under it."""
     rules = load(fact.programme)
     if rules is None or fact.withdrawn_at is not None:
         return []
     recognised = _recognised(fact)
-    grants = [
+    return [
         g
         for rule in rules.for_unit(fact.top_unit)
         if rule.kind == "bonus_per_submission" and _within(rule.within, fact.unit_path)
         for g in awarding.bonus_for_submission(rule, recognised)
     ]
-    return record(session, grants, fact.programme, now)
 
 
-def _recognised(fact: Fact) -> Recognised:
-    authors = tuple(fact.authors) or ({"member_id": None, "share_percent": 100},)
+def _recognised(fact: Fact | FactState) -> Recognised:
+    authors = tuple(fact.authors or ()) or ({"member_id": None, "share_percent": 100},)
     return Recognised(fact.initiative_id, fact.unit, fact.top_unit, fact.title, fact.benefit_vnd_per_year, authors)
 
 
-def schedule_remuneration(session: Session, fact: Fact, now: datetime) -> list[LedgerEntry]:
+def _installments(fact: FactState, now: datetime) -> list[tuple[str, Callable[[], dict[str, Any]]]]:
     """The decree's remuneration for a first recognition, as installments due on their dates."""
     rules = load(fact.programme)
     if rules is None or fact.recognized_at is None or not fact.authors:
@@ -98,28 +141,23 @@ def schedule_remuneration(session: Session, fact: Fact, now: datetime) -> list[L
     plan = remuneration.schedule(
         pay, fact.benefit_vnd_per_year, fact.first_applied_on, local_day(fact.recognized_at), fact.authors
     )
-    keys = {f"{pay.id}|{fact.initiative_id}|{i.number}": i for i in plan}
-    seen = _existing(session, keys)
-    written = []
-    for key, installment in keys.items():
-        if key in seen:
-            continue
-        entry = LedgerEntry(
-            id=str(uuid.uuid4()),
-            grant_key=key,
-            kind="remuneration",
-            programme=fact.programme,
-            rule_id=pay.id,
-            rule_version=pay.version,
-            recipient_type="individual" if len(installment.payees) == 1 else "collective",
-            recipient_unit=fact.unit,
-            recipient_member=None,
-            top_unit=fact.top_unit,
-            initiative_id=fact.initiative_id,
-            period=None,
-            amount_vnd=installment.total_vnd,
-            reason=f"Thù lao tác giả sáng kiến «{fact.title}», đợt {installment.number}/{installment.of}.",
-            details={
+    rows = [
+        {
+            "id": str(uuid.uuid4()),
+            "grant_key": f"{pay.id}|{fact.initiative_id}|{installment.number}",
+            "kind": "remuneration",
+            "programme": fact.programme,
+            "rule_id": pay.id,
+            "rule_version": pay.version,
+            "recipient_type": "individual" if len(installment.payees) == 1 else "collective",
+            "recipient_unit": fact.unit,
+            "recipient_member": None,
+            "top_unit": fact.top_unit,
+            "initiative_id": fact.initiative_id,
+            "period": None,
+            "amount_vnd": installment.total_vnd,
+            "reason": f"Thù lao tác giả sáng kiến «{fact.title}», đợt {installment.number}/{installment.of}.",
+            "details": {
                 "basis": installment.basis,
                 "installment": installment.number,
                 "installments": installment.of,
@@ -127,14 +165,14 @@ def schedule_remuneration(session: Session, fact: Fact, now: datetime) -> list[L
                 "period_end": installment.period_end.isoformat(),
                 "payees": [p.__dict__ for p in installment.payees],
             },
-            due_on=installment.due_on,
-            created_at=now,
-        )
-        session.add(entry)
-        session.flush()
-        events.remuneration_scheduled(session, entry)
-        written.append(entry)
-    return written
+            "certificate_number": None,
+            "verification_code": None,
+            "due_on": installment.due_on,
+            "created_at": now,
+        }
+        for installment in plan
+    ]
+    return [(row["grant_key"], partial(dict, row)) for row in rows]
 
 
 def announce_due(session: Session, today: date, now: datetime, limit: int = 500) -> list[LedgerEntry]:

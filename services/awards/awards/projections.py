@@ -1,23 +1,26 @@
-"""Read models from events: each event updates the initiative's fact, then applies the difference.
+"""Read models from events, a batch at a time: the batch's facts change in memory, then each read
+model gets one upsert with the batch's summed differences.
 
-Rows are always written in one order (cells, participants, totals, hourly; keys sorted), and a
-unit's events take turns (chassis.inbox.serialize), so two events updating a province's rows
-wait, never deadlock. The nation's rows, which every event changes, are appended to
+Rows are always written in one order (facts, cells, participants, totals, hourly; keys sorted),
+and a unit's batches take turns (chassis.inbox.serialize), so two batches updating a province's
+rows wait, never deadlock. The nation's rows, which every event changes, are appended to
 national_pending and folded in after the commit: provinces never wait on each other.
 """
 
 from __future__ import annotations
 
 import logging
-from collections import Counter, defaultdict
-from datetime import date, datetime
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import Engine, Table, func, insert, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from awards.contributions import FactView, author_ids, difference, highest
+from awards.contributions import difference
+from awards.facts import MUTATIONS, Change, FactState, placeholder, view
 from awards.models import (
     ALL_PHASES,
     Cell,
@@ -40,100 +43,192 @@ def _insert(session: Session, table: Table) -> Any:
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
 
 
-def view(fact: Fact | None) -> FactView | None:
-    if fact is None or not fact.unit_path:
-        return None
-    return FactView(
-        programme=fact.programme,
-        phase=fact.phase,
-        unit_path=tuple(fact.path_codes),
-        block=fact.block,
-        target_group=fact.target_group,
-        benefit_vnd_per_year=fact.benefit_vnd_per_year,
-        author_ids=author_ids(fact.authors),
-        submitted_at=fact.submitted_at,
-        withdrawn_at=fact.withdrawn_at,
-        recognized_at=fact.recognized_at,
-    )
-
-
-def _level(path: tuple[str, ...], unit: str) -> tuple[str, str | None, str | None]:
-    """(level, top, parent) of a unit from its position on an initiative's path."""
-    i = path.index(unit)
+def _level(path: tuple[str, ...], i: int) -> tuple[str, str | None, str | None]:
+    """(level, top, parent) of the unit at position i of an initiative's path."""
     level = "national" if i == 0 else "top" if i == 1 else "grassroots" if i == len(path) - 1 else "upper"
     return level, path[1] if i >= 1 else None, path[i - 1] if i >= 1 else None
 
 
-def apply(session: Session, programme: str, path: tuple[str, ...], delta: dict[str, Counter]) -> None:
-    """Adds a contribution difference to cells, participants, totals and hourly rows."""
-    cells: dict[tuple, dict[str, int]] = defaultdict(lambda: dict.fromkeys(COLUMNS, 0))
-    for (unit, phase, block, group, column), n in delta["cells"].items():
-        cells[(unit, phase, block, group)][column] += n
-    if cells:
-        stmt = _insert(session, Cell.__table__)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["unit", "programme", "phase", "block", "target_group"],
-            set_={c: getattr(Cell.__table__.c, c) + getattr(stmt.excluded, c) for c in COLUMNS},
-        )
-        rows = [
-            {"unit": k[0], "programme": programme, "phase": k[1], "block": k[2], "target_group": k[3], **v}
-            for k, v in sorted(cells.items())
-        ]
-        rows = _stage_national(session, "cells", path, rows)
-        if rows:
-            session.execute(stmt, rows)
+@dataclass
+class Sums:
+    """A batch's contribution differences, summed per row of each read model.
 
-    totals: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: dict.fromkeys((*COLUMNS, "participants"), 0))
-    for (unit, phase, _block, _group), values in cells.items():
-        for column, n in values.items():
-            totals[(unit, phase)][column] += n
-    for (unit, phase), change in _participant_changes(session, programme, delta["participants"]).items():
-        totals[(unit, phase)]["participants"] += change
-    if totals:
-        stmt = _insert(session, Total.__table__)
-        columns = (*COLUMNS, "participants")
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["unit", "programme", "phase"],
-            set_={c: getattr(Total.__table__.c, c) + getattr(stmt.excluded, c) for c in columns},
-        )
-        rows = []
-        for (unit, phase), values in sorted(totals.items()):
-            level, top, parent = _level(path, unit)
-            rows.append(
-                {
-                    "unit": unit,
-                    "programme": programme,
-                    "phase": phase,
-                    "level": level,
-                    "top": top,
-                    "parent": parent,
-                    "target": 0,
-                    **values,
-                }
-            )
-        rows = _stage_national(session, "totals", path, rows)
-        if rows:
-            session.execute(stmt, rows)
+    A key any one event changed is kept even when the batch's sum is zero: the one-by-one path
+    wrote its row (with a zero added) and so must the batch, or a ranking would miss a zero row.
+    """
 
-    if delta["hourly"]:
-        per_hour: dict[tuple[str, datetime], dict[str, int]] = defaultdict(lambda: {"submitted": 0, "recognized": 0})
+    cells: dict[tuple, list[int]] = field(default_factory=dict)  # (unit, programme, phase, block, group)
+    participants: Counter = field(default_factory=Counter)  # (unit, programme, phase, member_id)
+    hourly: dict[tuple, list[int]] = field(default_factory=dict)  # (unit, programme, hour): submitted, recognized
+    totals: set[tuple[str, str, str]] = field(default_factory=set)  # (unit, programme, phase) touched
+    levels: dict[str, tuple[str, str | None, str | None]] = field(default_factory=dict)
+    national: set[str] = field(default_factory=set)  # the roots of the paths: their rows are staged
+
+    def add(self, programme: str, delta: dict[str, Counter]) -> None:
+        for (unit, phase, block, group, column), n in delta["cells"].items():
+            key = (unit, programme, phase, block, group)
+            values = self.cells.get(key)
+            if values is None:
+                values = self.cells[key] = [0, 0, 0, 0]
+            values[CELL_INDEX[column]] += n
+            self.totals.add((unit, programme, phase))
+        for (unit, phase, member), n in delta["participants"].items():
+            self.participants[(unit, programme, phase, member)] += n
+            self.totals.add((unit, programme, phase))
         for (unit, hour, column), n in delta["hourly"].items():
-            per_hour[(unit, hour)][column] += n
-        stmt = _insert(session, Hourly.__table__)
+            values = self.hourly.get((unit, programme, hour))
+            if values is None:
+                values = self.hourly[(unit, programme, hour)] = [0, 0]
+            values[column == "recognized"] += n
+
+    def place(self, path: tuple[str, ...]) -> None:
+        """Each unit's level, top and parent, from the first path that names it (for new totals rows)."""
+        if path and path[-1] not in self.levels:  # a known unit's ancestors are known
+            self.national.add(path[0])
+            for i, unit in enumerate(path):
+                self.levels.setdefault(unit, _level(path, i))
+
+
+CELL_INDEX = {c: i for i, c in enumerate(COLUMNS)}
+
+
+def apply_changes(session: Session, changes: Sequence[Change]) -> list[FactState]:
+    """Applies a batch's changes to their facts, in order, and adds what they change to the read models.
+
+    A few statements for the whole batch: lock the facts, write the changed ones, then one upsert
+    per read model. Returns each change's fact as that change left it (the ledger judges on it).
+    """
+    facts = _locked(session, changes)
+    loaded = {key: replace(fact) for key, fact in facts.items()}
+    seen = {key: view(fact) for key, fact in facts.items()}
+    sums = Sums()
+    after_each = []
+    for change in changes:
+        fact = facts[change.data["initiative_id"]]
+        MUTATIONS[change.kind](fact, change)
+        before, after = seen[fact.initiative_id], view(fact)
+        seen[fact.initiative_id] = after
+        for known in (before, after):
+            if known is not None:
+                sums.place(known.unit_path)
+        if before is not None and after is not None and before.programme != after.programme:
+            sums.add(before.programme, difference(before, None))  # each programme's rows lose or gain it
+            before = None
+        latest = after or before
+        if latest is not None:
+            sums.add(latest.programme, difference(before, after))
+        after_each.append(replace(fact))
+    changed = [fact.row() for key, fact in sorted(facts.items()) if fact != loaded[key]]
+    if changed:
+        stmt = _insert(session, Fact.__table__)
         stmt = stmt.on_conflict_do_update(
-            index_elements=["unit", "programme", "hour"],
-            set_={c: getattr(Hourly.__table__.c, c) + getattr(stmt.excluded, c) for c in ("submitted", "recognized")},
+            index_elements=["initiative_id"],
+            set_={c: getattr(stmt.excluded, c) for c in FACT_COLUMNS if c != "initiative_id"},
         )
-        rows = [{"unit": u, "programme": programme, "hour": h, **v} for (u, h), v in sorted(per_hour.items())]
-        rows = _stage_national(session, "hourly", path, rows)
-        if rows:
-            session.execute(stmt, rows)
+        session.execute(stmt, changed)
+    _write(session, sums)
+    return after_each
+
+
+FACT_COLUMNS = tuple(c.name for c in Fact.__table__.columns)
+
+
+def _locked(session: Session, changes: Sequence[Change]) -> dict[str, FactState]:
+    """The batch's facts, locked in key order; an initiative's first event creates its empty fact.
+
+    INSERT .. ON CONFLICT DO NOTHING then SELECT .. FOR UPDATE: two first events of one
+    initiative (on different queues) wait for each other instead of colliding.
+    """
+    first: dict[str, dict[str, Any]] = {}
+    for change in changes:
+        first.setdefault(change.data["initiative_id"], change.data)
+    keys = sorted(first)
+    table = Fact.__table__
+    session.execute(_insert(session, table).on_conflict_do_nothing(), [placeholder(first[k]).row() for k in keys])
+    rows = session.execute(
+        select(*(table.c[c] for c in FACT_COLUMNS))
+        .where(table.c.initiative_id.in_(keys))
+        .order_by(table.c.initiative_id)
+        .with_for_update()
+    )
+    return {row.initiative_id: FactState(**row._mapping) for row in rows}
+
+
+def _upsert(session: Session, table: Table, keys: Sequence[str], columns: Sequence[str]) -> Any:
+    stmt = _insert(session, table)
+    return stmt.on_conflict_do_update(
+        index_elements=list(keys), set_={c: table.c[c] + getattr(stmt.excluded, c) for c in columns}
+    )
+
+
+def _write(session: Session, sums: Sums) -> None:
+    """One upsert per read model (cells, participants, totals, hourly), rows in key order."""
+    cells = [
+        dict(zip(CELL_KEYS, key, strict=True)) | dict(zip(COLUMNS, values, strict=True))
+        for key, values in sorted(sums.cells.items())
+    ]
+    cells = _stage_national(session, "cells", sums.national, cells)
+    if cells:
+        session.execute(_upsert(session, Cell.__table__, CELL_KEYS, COLUMNS), cells)
+
+    totals = {key: dict.fromkeys(TOTAL_COLUMNS, 0) for key in sorted(sums.totals)}
+    for (unit, programme, phase, _block, _group), values in sums.cells.items():
+        total = totals[(unit, programme, phase)]
+        for column, n in zip(COLUMNS, values, strict=True):
+            total[column] += n
+    for (unit, programme, phase), change in _participant_changes(session, sums.participants).items():
+        totals[(unit, programme, phase)]["participants"] += change
+    rows = []
+    for (unit, programme, phase), values in totals.items():
+        level, top, parent = sums.levels[unit]
+        rows.append(
+            {"unit": unit, "programme": programme, "phase": phase, "level": level, "top": top, "parent": parent}
+            | {"target": 0, **values}
+        )
+    rows = _stage_national(session, "totals", sums.national, rows)
+    if rows:
+        session.execute(_upsert(session, Total.__table__, ("unit", "programme", "phase"), TOTAL_COLUMNS), rows)
+
+    hourly = [
+        {"unit": u, "programme": p, "hour": h, "submitted": v[0], "recognized": v[1]}
+        for (u, p, h), v in sorted(sums.hourly.items())
+    ]
+    hourly = _stage_national(session, "hourly", sums.national, hourly)
+    if hourly:
+        session.execute(_upsert(session, Hourly.__table__, ("unit", "programme", "hour"), HOURLY_COLUMNS), hourly)
+
+
+CELL_KEYS = ("unit", "programme", "phase", "block", "target_group")
+TOTAL_COLUMNS = (*COLUMNS, "participants")
+HOURLY_COLUMNS = ("submitted", "recognized")
+
+
+def _participant_changes(session: Session, delta: Counter) -> Counter:
+    """Distinct authors: a row's count going 0 -> n adds a participant, n -> 0 removes one.
+
+    One upsert for the batch; RETURNING gives each row's count after it, hence before it.
+    """
+    changes: Counter = Counter()
+    if not delta:
+        return changes
+    table = Participant.__table__
+    stmt = _upsert(session, table, ("unit", "programme", "phase", "member_id"), ("initiatives",)).returning(
+        table.c.unit, table.c.programme, table.c.phase, table.c.member_id, table.c.initiatives
+    )
+    rows = [
+        {"unit": k[0], "programme": k[1], "phase": k[2], "member_id": k[3], "initiatives": n}
+        for k, n in sorted(delta.items())
+    ]
+    for unit, programme, phase, member, after in session.execute(stmt, rows):
+        before = after - delta[(unit, programme, phase, member)]
+        changes[(unit, programme, phase)] += (after > 0) - (before > 0)
+    return changes
 
 
 PENDING_COLUMNS = ("unit", "programme", "phase", "block", "target_group", "hour", *COLUMNS, "participants")
 
 
-def _stage_national(session: Session, kind: str, path: tuple[str, ...], rows: list[dict]) -> list[dict]:
+def _stage_national(session: Session, kind: str, national: set[str], rows: list[dict]) -> list[dict]:
     """Appends the nation's rows to national_pending (on PostgreSQL); returns the others.
 
     The nation's rows are folded in right after the commit (the consumers' declared step
@@ -141,14 +236,14 @@ def _stage_national(session: Session, kind: str, path: tuple[str, ...], rows: li
     units never wait on each other's transactions.
     SQLite has one writer anyway: it writes them at once.
     """
-    if session.get_bind().dialect.name != "postgresql" or not path:
+    if session.get_bind().dialect.name != "postgresql" or not national:
         return rows
-    national = [r for r in rows if r["unit"] == path[0]]
-    if not national:
+    staged = [r for r in rows if r["unit"] in national]
+    if not staged:
         return rows
-    pending = [{"kind": kind, **{c: r.get(c, DEFAULTS.get(c)) for c in PENDING_COLUMNS}} for r in national]
+    pending = [{"kind": kind, **{c: r.get(c, DEFAULTS.get(c)) for c in PENDING_COLUMNS}} for r in staged]
     session.execute(insert(NationalPending.__table__), pending)
-    return [r for r in rows if r["unit"] != path[0]]
+    return [r for r in rows if r["unit"] not in national]
 
 
 DEFAULTS: dict[str, Any] = {"phase": "", "block": "", "target_group": 0, "hour": None} | dict.fromkeys(
@@ -198,119 +293,6 @@ def fold_safely(engine: Engine) -> None:
         fold(engine)
     except Exception as exc:  # noqa: BLE001 - the rows stay pending; the timer folds them
         log.warning("folding the nation's rows failed (%s); the timer will", type(exc).__name__)
-
-
-def _participant_changes(session: Session, programme: str, delta: Counter) -> Counter:
-    """Distinct authors: a row's count going 0 -> n adds a participant, n -> 0 removes one."""
-    changes: Counter = Counter()
-    if not delta:
-        return changes
-    stmt = _insert(session, Participant.__table__)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["unit", "programme", "phase", "member_id"],
-        set_={"initiatives": Participant.__table__.c.initiatives + stmt.excluded.initiatives},
-    ).returning(Participant.__table__.c.unit, Participant.__table__.c.phase, Participant.__table__.c.initiatives)
-    for (unit, phase, member), n in sorted(delta.items()):
-        row = session.execute(
-            stmt, {"unit": unit, "programme": programme, "phase": phase, "member_id": member, "initiatives": n}
-        ).one()
-        after = row.initiatives
-        before = after - n
-        changes[(unit, phase)] += (after > 0) - (before > 0)
-    return changes
-
-
-def _change(session: Session, fact: Fact, mutate: Any) -> Fact:
-    before = view(fact)
-    fact = mutate(fact)
-    after = view(fact)
-    delta = difference(before, after)
-    path = (after or before).unit_path if (after or before) else ()
-    if path:
-        apply(session, fact.programme, path, delta)
-    return fact
-
-
-def _locked(session: Session, data: dict[str, Any]) -> Fact:
-    """The initiative's fact, locked; created empty first if this is its first event.
-
-    INSERT .. ON CONFLICT DO NOTHING then SELECT .. FOR UPDATE: two first events of one
-    initiative (on different queues) wait for each other instead of colliding.
-    """
-    placeholder = {
-        "initiative_id": data["initiative_id"],
-        "revision": 0,
-        "programme": data["programme"],
-        "phase": "",
-        "unit": data["unit"],
-        "unit_path": "",
-        "top_unit": data["top_unit"],
-        "field": "",
-        "title": "",
-        "confidential": False,
-        "authors": [],
-    }
-    session.execute(_insert(session, Fact.__table__).values(**placeholder).on_conflict_do_nothing())
-    fact = session.get(Fact, data["initiative_id"], with_for_update=True, populate_existing=True)
-    assert fact is not None
-    return fact
-
-
-def on_submitted(session: Session, data: dict[str, Any]) -> None:
-    """`initiative.submitted` / `.resubmitted`: the content of the latest revision wins."""
-
-    def mutate(fact: Fact) -> Fact:
-        if fact.revision >= data["revision"]:
-            return fact  # an older revision arriving late
-        fact.revision = data["revision"]
-        for name in ("programme", "phase", "unit", "top_unit", "block", "target_group", "field", "title"):
-            setattr(fact, name, data[name])
-        fact.unit_path = "/" + "/".join(data["unit_path"]) + "/"
-        fact.confidential = data["confidential"]
-        fact.benefit_vnd_per_year = data["benefit_vnd_per_year"]
-        fact.first_applied_on = date.fromisoformat(data["first_applied_on"]) if data["first_applied_on"] else None
-        fact.authors = data["authors"]
-        if fact.submitted_at is None:
-            fact.submitted_at = datetime.fromisoformat(data["submitted_at"])
-        return fact
-
-    _change(session, _locked(session, data), mutate)
-
-
-def on_withdrawn(session: Session, data: dict[str, Any]) -> None:
-    def mutate(fact: Fact) -> Fact:
-        if fact.withdrawn_at is None:  # kept even when it overtook the submission
-            fact.withdrawn_at = datetime.fromisoformat(data["withdrawn_at"])
-        return fact
-
-    _change(session, _locked(session, data), mutate)
-
-
-def on_recognized(session: Session, data: dict[str, Any]) -> Fact:
-    """Counted once, at the first recognition; the highest level reached is kept."""
-
-    def mutate(fact: Fact) -> Fact:
-        if fact.revision == 0:  # recognised before the submission reached us: keep what the event says
-            for name in (
-                "phase",
-                "block",
-                "target_group",
-                "field",
-                "title",
-                "confidential",
-                "benefit_vnd_per_year",
-                "authors",
-            ):
-                setattr(fact, name, data[name])
-        moment = datetime.fromisoformat(data["recognized_at"])
-        if fact.recognized_at is None or moment < fact.recognized_at:
-            fact.recognized_at = moment
-        if highest([fact.recognized_level, data["level"]]) == data["level"]:
-            fact.recognized_level = data["level"]
-            fact.certificate_number = data["certificate_number"]
-        return fact
-
-    return _change(session, _locked(session, data), mutate)
 
 
 def on_unit(session: Session, data: dict[str, Any]) -> None:

@@ -23,7 +23,7 @@ from awards import (
 )
 from awards.caching import RankingCache
 from chassis.config import setting
-from chassis.consuming import handles_each
+from chassis.consuming import Outcome, handles_batch, handles_each
 from chassis.handler import unit_event_handler
 from chassis.http import api, json_response, read_json
 from chassis.service import PlatformService
@@ -147,24 +147,24 @@ class AwardsService(PlatformService):
         )
 
     @unit_event_handler("submission", "initiative.submitted")
-    @handles_each(SERVICE, serialized=True, after_commit=FOLD)
-    def on_submitted(self, session: Any, event: dict[str, Any]) -> None:
-        commands.submitted(session, event["data"], commands.now_utc())
+    @handles_batch(SERVICE, serialized=True, after_commit=FOLD)
+    def on_submitted(self, session: Any, events: list[dict[str, Any]]) -> list[Outcome]:
+        return commands.initiative_events(session, events, commands.now_utc())
 
     @unit_event_handler("submission", "initiative.resubmitted")
-    @handles_each(SERVICE, serialized=True, after_commit=FOLD)
-    def on_resubmitted(self, session: Any, event: dict[str, Any]) -> None:
-        commands.submitted(session, event["data"], commands.now_utc())
+    @handles_batch(SERVICE, serialized=True, after_commit=FOLD)
+    def on_resubmitted(self, session: Any, events: list[dict[str, Any]]) -> list[Outcome]:
+        return commands.initiative_events(session, events, commands.now_utc())
 
     @unit_event_handler("submission", "initiative.withdrawn")
-    @handles_each(SERVICE, serialized=True, after_commit=FOLD)
-    def on_withdrawn(self, session: Any, event: dict[str, Any]) -> None:
-        projections.on_withdrawn(session, event["data"])
+    @handles_batch(SERVICE, serialized=True, after_commit=FOLD)
+    def on_withdrawn(self, session: Any, events: list[dict[str, Any]]) -> list[Outcome]:
+        return commands.initiative_events(session, events, commands.now_utc())
 
     @unit_event_handler("review", "initiative.recognized")
-    @handles_each(SERVICE, serialized=True, after_commit=FOLD)
-    def on_recognized(self, session: Any, event: dict[str, Any]) -> None:
-        commands.recognized(session, event["data"], commands.now_utc())
+    @handles_batch(SERVICE, serialized=True, after_commit=FOLD)
+    def on_recognized(self, session: Any, events: list[dict[str, Any]]) -> list[Outcome]:
+        return commands.initiative_events(session, events, commands.now_utc())
 
     @unit_event_handler("submission", "unit.registered")
     @handles_each(SERVICE, serialized=True)
