@@ -11,24 +11,39 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, NamedTuple
 
-from sqlalchemy import BigInteger, Integer, column, func, select, values
+from sqlalchemy import (
+    BigInteger,
+    Integer,
+    Select,
+    String,
+    all_,
+    and_,
+    any_,
+    bindparam,
+    column,
+    delete,
+    func,
+    insert,
+    select,
+    values,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from review import similarity
-from review.models import Case, SimilarityBand
+from review.models import Case, SimilarityBand, SimilarMatch
 
 CANDIDATES = 50  # the initiatives sharing most band keys with a text, scored against it
 KEPT = 5  # the most similar of them, flagged
 TEXT_KEYS = ("problem", "solution", "novelty")  # with the title: the text compared
 
-cases, bands = Case.__table__, SimilarityBand.__table__
+cases, bands, matches = Case.__table__, SimilarityBand.__table__, SimilarMatch.__table__
 
 
-@dataclass(frozen=True)
-class Indexed:
+class Indexed(NamedTuple):  # a tuple: thousands of candidates a batch are built
     """An initiative as the band index sees it: where it sits, its signature, its band keys."""
 
     unit_path: str
@@ -91,6 +106,22 @@ def flag(session: Session, arrivals: Sequence[Arrival], known: dict[str, dict[st
     return replay(arrivals, _before(session, inside, known), outside, others)
 
 
+def store(session: Session, flags: dict[str, Flags], replaced: Sequence[str]) -> None:
+    """The flagged initiatives' band keys and matches; those of `replaced` (an earlier text) go first."""
+    if replaced:
+        session.execute(delete(bands).where(bands.c.initiative_id.in_(sorted(replaced))))
+        session.execute(delete(matches).where(matches.c.initiative_id.in_(sorted(replaced))))
+    ids = sorted(flags)
+    keyed = [(key, i) for i in ids for key in sorted(flags[i].keys)]
+    if keyed and session.get_bind().dialect.name == "postgresql":  # two arrays: no per-row work here
+        session.execute(_PG_BANDS, {"band_key": [k for k, _ in keyed], "initiative_id": [i for _, i in keyed]})
+    elif keyed:
+        session.execute(insert(bands), [{"band_key": k, "initiative_id": i} for k, i in keyed])
+    found = [{"initiative_id": i, "other_id": o, "score": score} for i in ids for o, score in flags[i].matches]
+    if found:
+        session.execute(insert(matches), found)
+
+
 def replay(
     arrivals: Sequence[Arrival],
     before: dict[str, Indexed],
@@ -113,7 +144,7 @@ def replay(
         current = now.get(came.initiative_id)
         if not came.flagged:
             if current is not None:
-                now[came.initiative_id] = replace(current, unit_path=came.unit_path)
+                now[came.initiative_id] = current._replace(unit_path=came.unit_path)
             continue
         shared = Counter(o for key in came.keys for o in holders.get(key, ()) if o != came.initiative_id)
         ranked = sorted([*outside.get(i, ()), *shared.items()], key=lambda c: (-c[1], c[0]))[:CANDIDATES]
@@ -141,7 +172,20 @@ def _best_outside(session: Session, arrivals: Sequence[Arrival], inside: set[str
     counted per arrival and initiative, ranked within each arrival (ties by id).
     """
     pairs = [(i, key) for i, a in enumerate(arrivals) if a.flagged for key in a.keys]
-    probe = values(column("i", Integer), column("band_key", BigInteger), name="probe").data(pairs).cte("probe")
+    if session.get_bind().dialect.name == "postgresql":  # two array parameters, compiled once
+        params = {"i": [i for i, _ in pairs], "band_key": [k for _, k in pairs], "inside": sorted(inside)}
+        found_rows = session.execute(_PG_BEST_OUTSIDE, params)
+    else:  # SQLite (a local run): the pairs as a VALUES list
+        probe = values(column("i", Integer), column("band_key", BigInteger), name="probe").data(pairs).cte("probe")
+        found_rows = session.execute(_best(probe, bands.c.initiative_id.not_in(inside)))
+    found: dict[int, list[tuple[str, int]]] = defaultdict(list)
+    for i, other, count in found_rows:
+        found[i].append((other, count))
+    return found
+
+
+def _best(probe: Any, outside: Any) -> Select[Any]:
+    """Per probe `i`, the initiatives `outside` sharing most of its band keys, best first."""
     shared = func.count()
     ranked = (
         select(
@@ -153,16 +197,31 @@ def _best_outside(session: Session, arrivals: Sequence[Arrival], inside: set[str
             .label("rank"),
         )
         .join_from(probe, bands, bands.c.band_key == probe.c.band_key)
-        .where(bands.c.initiative_id.not_in(inside))
+        .where(outside)
         .group_by(probe.c.i, bands.c.initiative_id)
         .subquery()
     )
-    found: dict[int, list[tuple[str, int]]] = defaultdict(list)
-    for i, other, count in session.execute(
-        select(ranked.c.i, ranked.c.initiative_id, ranked.c.shared).where(ranked.c.rank <= CANDIDATES)
-    ):
-        found[i].append((other, count))
-    return found
+    return select(ranked.c.i, ranked.c.initiative_id, ranked.c.shared).where(ranked.c.rank <= CANDIDATES)
+
+
+_PG_BANDS = insert(bands).from_select(
+    ["band_key", "initiative_id"],
+    select(
+        func.unnest(bindparam("band_key", type_=ARRAY(BigInteger)), bindparam("initiative_id", type_=ARRAY(String)))
+        .table_valued(column("band_key", BigInteger), column("initiative_id", String))
+        .render_derived(name="keyed")
+    ),
+)
+_PROBE_KEYS = bindparam("band_key", type_=ARRAY(BigInteger))
+_PG_BEST_OUTSIDE = _best(
+    func.unnest(bindparam("i", type_=ARRAY(Integer)), _PROBE_KEYS)
+    .table_valued(column("i", Integer), column("band_key", BigInteger))
+    .render_derived(name="probe"),
+    and_(
+        bands.c.band_key == any_(_PROBE_KEYS),  # the same keys again: an index condition for the planner
+        bands.c.initiative_id != all_(bindparam("inside", type_=ARRAY(String))),
+    ),
+)
 
 
 def _indexed(session: Session, ids: Iterable[str]) -> dict[str, Indexed]:

@@ -15,14 +15,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, delete, insert, select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import Insert
 
 from chassis.consuming import DONE, Outcome, poison
 from review import domain, flagging, levels, similarity
-from review.models import AuditEntry, Case, LevelReview, SimilarityBand, SimilarMatch
+from review.models import AuditEntry, Case, LevelReview
 
 SYSTEM = "system"
 CASE_FIELDS = ("programme", "phase", "unit", "top_unit", "block", "title", "field", "target_group")
@@ -31,8 +31,6 @@ CONTENT_KEYS = ("problem", "solution", "novelty", "scope", "benefit_description"
 cases: Table = Case.__table__  # type: ignore[assignment]
 level_reviews: Table = LevelReview.__table__  # type: ignore[assignment]
 audit_trail: Table = AuditEntry.__table__  # type: ignore[assignment]
-bands: Table = SimilarityBand.__table__  # type: ignore[assignment]
-matches: Table = SimilarMatch.__table__  # type: ignore[assignment]
 
 Event = dict[str, Any]
 Row = dict[str, Any]
@@ -201,10 +199,6 @@ class Batch:
 
     def write(self, session: Session, flags: dict[str, flagging.Flags]) -> None:
         """Each table once, rows in key order; audit rows in the order of the events."""
-        again = sorted(i for i in flags if i in self.loaded and self.loaded[i]["has_content"])
-        if again:  # a resubmission: its earlier text's keys and matches go
-            session.execute(delete(bands).where(bands.c.initiative_id.in_(again)))
-            session.execute(delete(matches).where(matches.c.initiative_id.in_(again)))
         new = [self.cases[i] for i in sorted(self.changed) if i not in self.loaded]
         if new:  # a concurrent batch that inserted one first fails this one, which is then handled alone
             session.execute(insert(cases), new)
@@ -216,16 +210,9 @@ class Batch:
             session.execute(_upsert(session, level_reviews, ("initiative_id", "level")), steps)
         if self.audit_rows:
             session.execute(insert(audit_trail), self.audit_rows)
-        band_rows = [{"band_key": k, "initiative_id": i} for i in sorted(flags) for k in sorted(flags[i].keys)]
-        if band_rows:
-            session.execute(insert(bands), band_rows)
-        match_rows = [
-            {"initiative_id": i, "other_id": other, "score": score}
-            for i in sorted(flags)
-            for other, score in flags[i].matches
-        ]
-        if match_rows:
-            session.execute(insert(matches), match_rows)
+        # A resubmission's earlier text (its case had content) leaves its keys and matches behind.
+        replaced = [i for i in flags if i in self.loaded and self.loaded[i]["has_content"]]
+        flagging.store(session, flags, replaced)
 
 
 def _upsert(session: Session, table: Table, key: tuple[str, ...]) -> Insert:

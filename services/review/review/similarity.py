@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import operator
 import re
 import struct
 import unicodedata
@@ -22,11 +23,22 @@ _EMPTY = 2**64 - 1
 _WORD = re.compile(r"[a-z0-9]+")
 
 
+class _WithoutMarks(dict[int, int | None]):
+    """A str.translate table dropping combining marks (category Mn), learnt one character at a time."""
+
+    def __missing__(self, code: int) -> int | None:
+        kept = None if unicodedata.category(chr(code)) == "Mn" else code
+        self[code] = kept
+        return kept
+
+
+_WITHOUT_MARKS = _WithoutMarks()
+
+
 def fold(text: str) -> str:
     """Lower case without diacritics: "Cải tiến Đường ống" -> "cai tien duong ong"."""
     text = text.replace("đ", "d").replace("Đ", "D")
-    decomposed = unicodedata.normalize("NFD", text.lower())
-    return "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn")
+    return unicodedata.normalize("NFD", text.lower()).translate(_WITHOUT_MARKS)
 
 
 def shingles(text: str) -> set[str]:
@@ -74,7 +86,9 @@ def similarity(a: list[int], b: list[int]) -> float:
     """Estimated Jaccard similarity of the two texts' shingle sets."""
     if not a or not b or a[0] == _EMPTY or b[0] == _EMPTY:
         return 0.0
-    return round(sum(x == y for x, y in zip(a, b, strict=True)) / BINS, 3)
+    if len(a) != len(b):
+        raise ValueError("signatures of different lengths")
+    return round(sum(map(operator.eq, a, b)) / BINS, 3)
 
 
 def encode(sig: list[int]) -> bytes:
