@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -213,3 +214,84 @@ def test_the_workflow_table_decides_what_is_offered() -> None:
     assert offered("received", may_act=False) == set()
     for closed in ("corrections_requested", "returned", "rejected", "nominated", "withdrawn"):
         assert offered(closed) == set()
+
+
+# What the author's events do to the level under review; a level not listed stays as it is.
+AUTHOR_EXPECTED = {
+    **{(s, "resubmit"): "received" for s in ("received", "in_review", "corrections_requested", "returned")},
+    **{(s, "withdraw"): "withdrawn" for s in ("received", "in_review", "corrections_requested", "returned")},
+}
+
+
+@pytest.mark.parametrize("status", domain.STATUSES)
+@pytest.mark.parametrize("event", ["resubmit", "withdraw"])
+def test_the_authors_events_table(status: str, event: str) -> None:
+    assert domain.after_author(status, event) == AUTHOR_EXPECTED.get((status, event))
+
+
+def test_the_authors_events_are_never_offered_to_reviewers() -> None:
+    assert not {"resubmit", "withdraw"} & set(domain.ACTIONS)
+    for status in domain.STATUSES:
+        offered = domain.available_actions(
+            status, may_act=True, may_score=True, recognition_blocked=False, has_next_level=True
+        )
+        assert not {"resubmit", "withdraw"} & set(offered)
+
+
+NOW = datetime(2026, 11, 20, 4, 0, tzinfo=UTC)
+REVIEWER = Principal("rv-1", "reviewer", "HN-KL-C001")
+
+
+def _review_database() -> Any:
+    """A review database (SQLite in memory) holding one initiative at its grassroots intake."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.orm import sessionmaker
+
+    from chassis.tables import metadata as chassis_metadata
+    from review import intake
+    from review.models import Base
+    from tests.unit.test_review_batch import submitted
+
+    engine = create_engine("sqlite://")
+    chassis_metadata.create_all(engine)
+    Base.metadata.create_all(engine)
+    factory = sessionmaker(engine)
+    event = submitted("Cải tiến đồ gá hàn giúp giảm thời gian thao tác tại phân xưởng cơ khí")
+    with factory.begin() as session:
+        intake.receive_batch(session, [event], NOW)
+    return factory, event
+
+
+def _status(factory: Any, initiative_id: str) -> str:
+    from review.models import LevelReview
+
+    with factory() as session:
+        return session.get(LevelReview, (initiative_id, "grassroots")).status
+
+
+def test_a_reviewers_command_takes_the_status_after_it_from_the_table(monkeypatch: pytest.MonkeyPatch) -> None:
+    from review import commands
+
+    factory, event = _review_database()
+    initiative_id = event["data"]["initiative_id"]
+    with factory.begin() as session:
+        commands.accept(session, REVIEWER, initiative_id, {"note": "Hồ sơ đầy đủ"}, NOW)
+    assert _status(factory, initiative_id) == domain.IN_REVIEW
+
+    # Change the table, and the same command leads elsewhere: the table decides, not the command.
+    monkeypatch.setitem(domain.TRANSITIONS, (domain.IN_REVIEW, "return"), domain.CORRECTIONS)
+    with factory.begin() as session:
+        commands.decide(session, REVIEWER, initiative_id, {"decision": "return", "reason": "Bổ sung số liệu"}, NOW)
+    assert _status(factory, initiative_id) == domain.CORRECTIONS
+
+
+def test_the_intake_takes_the_levels_status_from_the_authors_table(monkeypatch: pytest.MonkeyPatch) -> None:
+    from review import intake
+    from tests.unit.test_review_batch import withdrawn
+
+    factory, event = _review_database()
+    initiative_id = event["data"]["initiative_id"]
+    monkeypatch.delitem(domain.AUTHOR_TRANSITIONS, (domain.RECEIVED, "withdraw"))
+    with factory.begin() as session:
+        intake.withdraw_batch(session, [withdrawn(initiative_id)], NOW)
+    assert _status(factory, initiative_id) == domain.RECEIVED  # not in the table: the level stays
