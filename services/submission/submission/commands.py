@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import uuid
 from datetime import UTC, date, datetime
 from typing import Any
@@ -26,7 +25,6 @@ INITIATIVE_IN = InitiativeIn()
 INITIATIVE_CONTENT = InitiativeContent()
 WITHDRAW_IN = WithdrawIn()
 CONTENT_SCALARS = tuple(name for name in INITIATIVE_CONTENT.fields if name != "authors")
-log = logging.getLogger(__name__)
 
 
 def digest(payload: Any) -> str:
@@ -239,29 +237,6 @@ def resubmit(session: Session, principal: Principal, initiative_id: str, payload
 
 def standing(ini: Initiative) -> domain.Standing:
     return domain.Standing(ini.status, ini.revision, ini.review_level, ini.reviewing_unit, ini.recognized_level)
-
-
-def follow_review(session: Session, event: dict[str, Any]) -> None:
-    """A review event: the initiative's history gains its step, its status follows if in order.
-
-    An initiative this service does not know is not one of its own (it never will be: the
-    initiative starts here), so the event is ignored, not retried.
-    """
-    data = event["data"]
-    ini = session.get(Initiative, data["initiative_id"], with_for_update=True)
-    if ini is None:
-        log.info("ignoring %s %s for an initiative not submitted here", event["type"], event["id"])
-        return
-    step, entries = domain.review_step(event["type"], data, ini.path_codes)
-    before = standing(ini)
-    after = domain.after_review_step(before, step)
-    ini.recognized_level = after.recognized_level
-    if (after.status, after.level, after.unit) != (before.status, before.level, before.unit):
-        ini.status, ini.review_level, ini.reviewing_unit = after.status, after.level, after.unit
-        ini.updated_at = now_utc()
-        if step.kind == "returned":
-            ini.return_reason = data["reason"]
-    session.add_all(HistoryEntry(**history_row(ini, entry, event["id"])) for entry in entries)
 
 
 def register_target(session: Session, principal: Principal, payload: Any) -> Target:

@@ -8,11 +8,11 @@ from uuid import UUID
 from sqlalchemy.exc import IntegrityError
 from werkzeug.wrappers import Request, Response
 
-from chassis.consuming import handles_each
+from chassis.consuming import Outcome, handles_batch
 from chassis.handler import unit_event_handler
 from chassis.http import api, check_size, json_response, read_json
 from chassis.service import PlatformService
-from submission import SERVICE, bulk, commands, openapi, queries, schemas
+from submission import SERVICE, bulk, commands, following, openapi, queries, schemas
 
 MAX_UPLOAD_BYTES = 200 * 1024 * 1024
 
@@ -166,40 +166,41 @@ class SubmissionService(PlatformService):
         with self.db.read() as session:
             return json_response(MEMBER.dump(queries.get_member(session, principal, member_id)))
 
-    # The review lifecycle of its initiatives (commands.follow_review; the rules: domain.after_review_step).
-    # One queue per event type: they may overtake each other, which the rules allow for.
+    # The review lifecycle of its initiatives, a batch at a time (following.follow_review; the
+    # rules: domain.after_review_step). One queue per event type: they may overtake each other,
+    # which the rules allow for.
 
     @unit_event_handler("review", "review.started")
-    @handles_each(SERVICE)
-    def on_review_started(self, session: Any, event: dict[str, Any]) -> None:
-        commands.follow_review(session, event)
+    @handles_batch(SERVICE)
+    def on_review_started(self, session: Any, events: list[dict[str, Any]]) -> list[Outcome]:
+        return following.follow_review(session, events, commands.now_utc())
 
     @unit_event_handler("review", "initiative.scored")
-    @handles_each(SERVICE)
-    def on_initiative_scored(self, session: Any, event: dict[str, Any]) -> None:
-        commands.follow_review(session, event)
+    @handles_batch(SERVICE)
+    def on_initiative_scored(self, session: Any, events: list[dict[str, Any]]) -> list[Outcome]:
+        return following.follow_review(session, events, commands.now_utc())
 
     @unit_event_handler("review", "initiative.returned")
-    @handles_each(SERVICE)
-    def on_initiative_returned(self, session: Any, event: dict[str, Any]) -> None:
-        commands.follow_review(session, event)
+    @handles_batch(SERVICE)
+    def on_initiative_returned(self, session: Any, events: list[dict[str, Any]]) -> list[Outcome]:
+        return following.follow_review(session, events, commands.now_utc())
 
     @unit_event_handler("review", "initiative.rejected")
-    @handles_each(SERVICE)
-    def on_initiative_rejected(self, session: Any, event: dict[str, Any]) -> None:
-        commands.follow_review(session, event)
+    @handles_batch(SERVICE)
+    def on_initiative_rejected(self, session: Any, events: list[dict[str, Any]]) -> list[Outcome]:
+        return following.follow_review(session, events, commands.now_utc())
 
     @unit_event_handler("review", "initiative.recognized")
-    @handles_each(SERVICE)
-    def on_initiative_recognized(self, session: Any, event: dict[str, Any]) -> None:
-        commands.follow_review(session, event)
+    @handles_batch(SERVICE)
+    def on_initiative_recognized(self, session: Any, events: list[dict[str, Any]]) -> list[Outcome]:
+        return following.follow_review(session, events, commands.now_utc())
 
     @unit_event_handler("review", "initiative.nominated")
-    @handles_each(SERVICE)
-    def on_initiative_nominated(self, session: Any, event: dict[str, Any]) -> None:
-        commands.follow_review(session, event)
+    @handles_batch(SERVICE)
+    def on_initiative_nominated(self, session: Any, events: list[dict[str, Any]]) -> list[Outcome]:
+        return following.follow_review(session, events, commands.now_utc())
 
     @unit_event_handler("review", "review.deadline_missed")
-    @handles_each(SERVICE)
-    def on_review_deadline_missed(self, session: Any, event: dict[str, Any]) -> None:
-        commands.follow_review(session, event)
+    @handles_batch(SERVICE)
+    def on_review_deadline_missed(self, session: Any, events: list[dict[str, Any]]) -> list[Outcome]:
+        return following.follow_review(session, events, commands.now_utc())
