@@ -226,13 +226,11 @@ def write_activity(session: Session, counts: Counter) -> None:
     counter rows in one order, so they wait for each other instead of deadlocking.
     """
     rows = [{"unit": unit, "day": day, "kind": kind, "count": n} for (unit, day, kind), n in sorted(counts.items())]
-    if rows:
-        table = Activity.__table__
-        stmt = writing.insert(session, table)
-        add = stmt.on_conflict_do_update(
-            index_elements=["unit", "day", "kind"], set_={"count": table.c.count + stmt.excluded.count}
-        )
-        session.execute(add, rows)
+    writing.upsert(session, Activity.__table__, rows, ["unit", "day", "kind"], set_=_added)
+
+
+def _added(table: Any, new: Any) -> dict[str, Any]:
+    return {"count": table.c.count + new.count}
 
 
 # --- Timed work -----------------------------------------------------------------------------

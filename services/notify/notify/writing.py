@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+
+Clause = Callable[[Table, Any], Any]  # (table, excluded) -> a SET mapping or a WHERE clause
 
 
 def insert(session: Session, table: Table) -> Any:
@@ -15,19 +17,29 @@ def insert(session: Session, table: Table) -> Any:
     return (postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert)(table)
 
 
-def insert_new(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> None:
-    """Inserts the rows whose unique keys are not taken yet; among equal keys the first one wins.
+def _many(session: Session, statement: Any, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    # RETURNING makes SQLAlchemy send the rows as multi-row VALUES pages ("insertmanyvalues");
+    # without it, an INSERT .. ON CONFLICT executemany is a round trip per row (SQLAlchemy 2.1).
+    key = next(iter(table.primary_key.columns))
+    session.execute(statement.returning(key), list(rows)).all()
 
-    One executemany: psycopg2 sends it as multi-row VALUES pages, SQLite runs it in C.
-    """
+
+def insert_new(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    """Inserts the rows whose unique keys are not taken yet; among equal keys the first one wins."""
     if rows:
-        session.execute(insert(session, table).on_conflict_do_nothing(), list(rows))
+        _many(session, insert(session, table).on_conflict_do_nothing(), table, rows)
 
 
 def upsert(
-    session: Session, table: Table, rows: Sequence[dict[str, Any]], keys: Iterable[str], where: Any = None
+    session: Session,
+    table: Table,
+    rows: Sequence[dict[str, Any]],
+    keys: Iterable[str],
+    set_: Clause | None = None,
+    where: Clause | None = None,
 ) -> None:
-    """Inserts the rows, or sets a taken key's row to the new one (when `where(table, excluded)` holds).
+    """Inserts the rows, or updates a taken key's row: to the new row's values, or by `set_`, when
+    `where` holds.
 
     `rows` hold one row per key, sorted by key: concurrent batches lock shared rows in one order.
     """
@@ -35,6 +47,6 @@ def upsert(
         return
     keys = list(keys)
     stmt = insert(session, table)
-    changed = {c: stmt.excluded[c] for c in rows[0] if c not in keys}
-    condition = where(table, stmt.excluded) if where is not None else None
-    session.execute(stmt.on_conflict_do_update(index_elements=keys, set_=changed, where=condition), list(rows))
+    changed = set_(table, stmt.excluded) if set_ else {c: stmt.excluded[c] for c in rows[0] if c not in keys}
+    condition = where(table, stmt.excluded) if where else None
+    _many(session, stmt.on_conflict_do_update(index_elements=keys, set_=changed, where=condition), table, rows)
