@@ -7,7 +7,8 @@ the author's e-mail queued) and e-mails delivered per second through SMTP. The b
 same run: plain smtplib sending the same number of messages to the same server, one connection
 each, as the dispatcher does. CPU: the notify process's own CPU time (/proc/PID/stat) per event,
 while it drains the backlog (from its first consumed event to its last, the dispatcher's e-mails
-meanwhile included) and over the whole run.
+meanwhile included) and over the whole run. `--inbox-only`: the authors chose no outside channel, so
+the figures are the consumer's alone (inbox messages, no e-mail).
 """
 
 from __future__ import annotations
@@ -74,16 +75,19 @@ def event(i: int) -> dict:
     return new_event("initiative.submitted", data, source="/vgcl/submission", subject=initiative_id, unit="HN")
 
 
-def prepare(db: str, count: int) -> None:
+def prepare(db: str, count: int, channels: str) -> None:
     engine = create_engine(normalize_url(db))
     now = datetime.now(UTC)
     with engine.begin() as conn:
         conn.execute(
             text(
                 "INSERT INTO contacts (recipient, email, language, channels, digest, updated_by, updated_at) "
-                "VALUES (:r, :e, 'vi', '[\"email\"]', true, 'bench', :t)"
+                "VALUES (:r, :e, 'vi', :c, true, 'bench', :t)"
             ),
-            [{"r": f"member:dv-bench-{i}", "e": f"dv-bench-{i}@example.vn", "t": now} for i in range(MEMBERS)],
+            [
+                {"r": f"member:dv-bench-{i}", "e": f"dv-bench-{i}@example.vn", "c": channels, "t": now}
+                for i in range(MEMBERS)
+            ],
         )
     engine.dispose()
     exchange = Exchange("submission.events", type="topic", durable=True)
@@ -125,6 +129,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--events", type=int, default=3000)
     parser.add_argument("--batch-size", type=int, default=50, help="CONSUMER_BATCH_SIZE (the drills use 200)")
+    parser.add_argument("--inbox-only", action="store_true", help="no e-mails: the consumer's figures alone")
     args = parser.parse_args()
     db = recreate_database(ADMIN_URL, "sangkien_bench_notify")
     fresh_vhost(VHOST)
@@ -168,7 +173,7 @@ def main() -> None:
         stderr=subprocess.DEVNULL,
     )
     time.sleep(1)
-    prepare(db, args.events)
+    prepare(db, args.events, "[]" if args.inbox_only else '["email"]')
     engine = create_engine(normalize_url(db))
     service = subprocess.Popen(
         [sys.executable, "-m", "chassis.run", "notify", "notify.service:NotifyService"],
@@ -190,6 +195,9 @@ def main() -> None:
                 first = (consumed, cpu)
             if consumed >= args.events and consumed_at is None:
                 consumed_at, cpu_consumed = now, cpu
+            if args.inbox_only and consumed_at is not None:
+                sent_at, cpu_sent = now, cpu
+                break
             if sent >= args.events:
                 sent_at, cpu_sent = now, cpu
                 break
@@ -200,7 +208,7 @@ def main() -> None:
     consumed, messages, sent = counts(engine)
     engine.dispose()
     delivered = len(mailbox.Maildir(str(maildir)))
-    baseline = baseline_smtp(min(1000, args.events))
+    baseline = baseline_smtp(min(1000, args.events)) if not args.inbox_only else 0.0
     sink.terminate()
     if consumed_at is None or sent_at is None or first is None:
         raise SystemExit(f"notify consumed {consumed} and sent {sent} of {args.events}; see {bench / 'notify.log'}")
@@ -216,14 +224,19 @@ def main() -> None:
         "cpu_ms_per_event_whole_run": round(1000 * cpu_sent / args.events, 2),
         "baseline_smtplib_per_s": round(baseline, 1),
     }
-    figures["ratio_emails_to_baseline"] = round(figures["emails_per_s"] / baseline, 3)
+    if args.inbox_only:
+        for name in ("emails_sent", "emails_in_sink", "emails_per_s", "baseline_smtplib_per_s"):
+            del figures[name]
+    else:
+        figures["ratio_emails_to_baseline"] = round(figures["emails_per_s"] / baseline, 3)
     print()
     for name, value in figures.items():
         print(f"  {name:34} {value:>12}")
     assert messages == 2 * args.events, "one message for the author and one for the unit's reviewers, per event"
-    assert delivered == args.events, "exactly one e-mail per event"
-    (bench / "notify.json").write_text(json.dumps(figures, indent=2))
-    print("written to var/bench/notify.json")
+    assert delivered == (0 if args.inbox_only else args.events), "exactly one e-mail per event"
+    written = bench / ("notify_inbox.json" if args.inbox_only else "notify.json")
+    written.write_text(json.dumps(figures, indent=2))
+    print(f"written to {written.relative_to(ROOT)}")
 
 
 if __name__ == "__main__":
