@@ -389,3 +389,34 @@ def test_outcomes_of_a_mixed_batch_through_the_entrypoint(dbs: tuple[Db, Db]) ->
         claimed = set(conn.scalars(select(inbox.c.event_id)))
     assert poison["id"] not in claimed, "the poison event wrote nothing, its claim neither"
     assert {stale["id"], *(e["id"] for e in good)} <= claimed
+
+
+def test_concurrent_batches_on_the_same_cases_never_deadlock(pg_urls: list[str]) -> None:
+    """A resubmission batch and a withdrawal batch lock the same cases, given in opposite orders."""
+    import eventlet
+
+    url = pg_urls[0]
+    setup = Db(make_engine(url))
+    with setup.engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {', '.join(REVIEW_TABLES)}"))
+    rng = random.Random(9)
+    first = [submitted(phrase(rng, 60)) for _ in range(40)]
+    in_one_batch(setup, first)
+    ids = [e["data"]["initiative_id"] for e in first]
+    again = [submitted(phrase(rng, 60), initiative_id=i, revision=2, kind="initiative.resubmitted") for i in ids]
+    gone = [withdrawn(i) for i in reversed(ids)]
+    dbs = [Db(make_engine(url)), Db(make_engine(url))]
+
+    threads = [
+        eventlet.spawn(ReviewService.on_resubmitted, FakeReview(dbs[0]), again),
+        eventlet.spawn(ReviewService.on_withdrawn, FakeReview(dbs[1]), gone),
+    ]
+    outcomes = [thread.wait() for thread in threads]
+
+    assert outcomes == [[DONE] * 40, [DONE] * 40]
+    assert [db.transactions for db in dbs] == [1, 1], "each batch committed whole: no deadlock, no retry alone"
+    after = rows(setup)
+    assert {(c["revision"], c["withdrawn"]) for c in after["cases"]} == {(2, True)}
+    assert {lv["status"] for lv in after["levels"]} == {domain.WITHDRAWN}
+    for db in [setup, *dbs]:
+        db.engine.dispose()
