@@ -23,7 +23,7 @@ from chassis.auth import Principal
 from chassis.db import Db, make_engine
 from chassis.errors import ApiError
 from chassis.tables import outbox
-from submission import events
+from submission import bulk, events
 from submission.models import Author, HistoryEntry, IdempotencyKey, Initiative
 from submission.schemas import InitiativeOut
 from submission.service import SubmissionService
@@ -194,3 +194,21 @@ def test_refusals_are_the_same_with_a_new_key_or_none(db: Db) -> None:
     status, answer, _ = post(db, MEMBER, initiative(), "k" * 201)
     assert status == 422 and set(answer["error"]["fields"]) == {"Idempotency-Key"}
     assert [count(db, t) for t in (INITIATIVES, AUTHORS, KEYS, HISTORY, outbox)] == [0, 0, 0, 0, 0]
+
+
+def test_a_bulk_import_writes_the_rows_a_submission_writes(db: Db) -> None:
+    row = {**bulk.EXAMPLE_ROW, "unit": UNIT, "author2_member_id": "dv-binh"}
+    result = bulk.import_rows(db.transaction, TEAM, iter([(2, row), (3, row)]))
+    assert (result.accepted, result.duplicates) == (1, 1)
+    [imported] = rows(db, INITIATIVES)
+    status, answer, _ = post(db, TEAM, bulk.row_to_payload(row))
+    assert status == 201
+    by_bulk, by_api = written(db, imported["id"]), written(db, answer["id"])
+    for table in (*by_bulk.values(), *by_api.values()):
+        for r in table:
+            for name in ("submitted_at", "updated_at", "created_at", "at"):
+                r.pop(name, None)
+    assert by_bulk["keys"] == [{"scope": "bulk", "request_digest": bulk.digest(bulk.row_to_payload(row))}]
+    assert by_api["keys"] == []  # no Idempotency-Key
+    assert {k: v for k, v in by_bulk.items() if k != "keys"} == {k: v for k, v in by_api.items() if k != "keys"}
+    assert count(db, outbox) == 2
