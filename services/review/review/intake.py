@@ -216,8 +216,13 @@ class Batch:
 
 
 def _upsert(session: Session, table: Table, key: tuple[str, ...]) -> Insert:
-    """INSERT .. ON CONFLICT (key) DO UPDATE every other column, in PostgreSQL's or SQLite's words."""
+    """INSERT .. ON CONFLICT (key) DO UPDATE every other column, in PostgreSQL's or SQLite's words.
+
+    RETURNING the key: without it SQLAlchemy sends an upsert's rows one round trip each; with it,
+    as multi-row statements ('insertmanyvalues').
+    """
     dialect = session.get_bind().dialect.name
     statement = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
     others = {c.name: statement.excluded[c.name] for c in table.columns if c.name not in key}
-    return statement.on_conflict_do_update(index_elements=list(key), set_=others)
+    upsert = statement.on_conflict_do_update(index_elements=list(key), set_=others)
+    return upsert.returning(*(table.c[k] for k in key))
