@@ -13,9 +13,10 @@ import logging
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Engine, Table, func, insert, select, text
+from sqlalchemy import Engine, Table, bindparam, func, insert, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -23,9 +24,8 @@ from awards.contributions import difference
 from awards.facts import MUTATIONS, Change, FactState, placeholder, view
 from awards.models import (
     ALL_PHASES,
-    Cell,
+    Base,
     Fact,
-    Hourly,
     Member,
     NationalPending,
     Participant,
@@ -120,17 +120,22 @@ def apply_changes(session: Session, changes: Sequence[Change]) -> list[FactState
         after_each.append(replace(fact))
     changed = [fact.row() for key, fact in sorted(facts.items()) if fact != loaded[key]]
     if changed:
-        stmt = _insert(session, Fact.__table__)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["initiative_id"],
-            set_={c: getattr(stmt.excluded, c) for c in FACT_COLUMNS if c != "initiative_id"},
-        )
-        session.execute(stmt, changed)
+        session.execute(_upsert(_dialect(session), "facts", ("initiative_id",), FACT_COLUMNS[1:], add=False), changed)
     _write(session, sums)
     return after_each
 
 
-FACT_COLUMNS = tuple(c.name for c in Fact.__table__.columns)
+FACT_COLUMNS = ("initiative_id", *(c.name for c in Fact.__table__.columns if c.name != "initiative_id"))
+PLACEHOLDERS = {
+    dialect: dialect_insert(Fact.__table__).on_conflict_do_nothing()
+    for dialect, dialect_insert in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert))
+}
+LOCK_FACTS = (
+    select(*(Fact.__table__.c[c] for c in FACT_COLUMNS))
+    .where(Fact.__table__.c.initiative_id.in_(bindparam("keys", expanding=True)))
+    .order_by(Fact.__table__.c.initiative_id)
+    .with_for_update()
+)
 
 
 def _locked(session: Session, changes: Sequence[Change]) -> dict[str, FactState]:
@@ -143,40 +148,49 @@ def _locked(session: Session, changes: Sequence[Change]) -> dict[str, FactState]
     for change in changes:
         first.setdefault(change.data["initiative_id"], change.data)
     keys = sorted(first)
-    table = Fact.__table__
-    session.execute(_insert(session, table).on_conflict_do_nothing(), [placeholder(first[k]).row() for k in keys])
-    rows = session.execute(
-        select(*(table.c[c] for c in FACT_COLUMNS))
-        .where(table.c.initiative_id.in_(keys))
-        .order_by(table.c.initiative_id)
-        .with_for_update()
-    )
+    session.execute(PLACEHOLDERS[_dialect(session)], [placeholder(first[k]).row() for k in keys])
+    rows = session.execute(LOCK_FACTS, {"keys": keys})
     return {row.initiative_id: FactState(**row._mapping) for row in rows}
 
 
-def _upsert(session: Session, table: Table, keys: Sequence[str], columns: Sequence[str]) -> Any:
-    stmt = _insert(session, table)
+def _dialect(session: Session) -> str:
+    return session.get_bind().dialect.name
+
+
+@cache
+def _upsert(dialect: str, table: str, keys: tuple[str, ...], columns: tuple[str, ...], add: bool = True) -> Any:
+    """INSERT .. ON CONFLICT (keys) DO UPDATE adding the new row's columns (or taking them, add=False).
+
+    Built once per shape: building `excluded` costs more CPU than running the statement.
+    """
+    target = Base.metadata.tables[table]
+    stmt = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(target)
+    new = stmt.excluded
     return stmt.on_conflict_do_update(
-        index_elements=list(keys), set_={c: table.c[c] + getattr(stmt.excluded, c) for c in columns}
+        index_elements=list(keys), set_={c: target.c[c] + new[c] if add else new[c] for c in columns}
     )
 
 
 def _write(session: Session, sums: Sums) -> None:
-    """One upsert per read model (cells, participants, totals, hourly), rows in key order."""
+    """One upsert per read model (cells, participants, totals, hourly), rows in key order; one
+    INSERT of the nation's rows into national_pending."""
+    dialect = _dialect(session)
+    staged: list[dict[str, Any]] = []
+    national = sums.national if dialect == "postgresql" else set()  # SQLite has one writer: at once
     cells = [
         dict(zip(CELL_KEYS, key, strict=True)) | dict(zip(COLUMNS, values, strict=True))
         for key, values in sorted(sums.cells.items())
     ]
-    cells = _stage_national(session, "cells", sums.national, cells)
+    cells = _stage_national("cells", national, cells, staged)
     if cells:
-        session.execute(_upsert(session, Cell.__table__, CELL_KEYS, COLUMNS), cells)
+        session.execute(_upsert(dialect, "cells", CELL_KEYS, COLUMNS), cells)
 
     totals = {key: dict.fromkeys(TOTAL_COLUMNS, 0) for key in sorted(sums.totals)}
     for (unit, programme, phase, _block, _group), values in sums.cells.items():
         total = totals[(unit, programme, phase)]
         for column, n in zip(COLUMNS, values, strict=True):
             total[column] += n
-    for (unit, programme, phase), change in _participant_changes(session, sums.participants).items():
+    for (unit, programme, phase), change in _participant_changes(session, dialect, sums.participants).items():
         totals[(unit, programme, phase)]["participants"] += change
     rows = []
     for (unit, programme, phase), values in totals.items():
@@ -185,17 +199,19 @@ def _write(session: Session, sums: Sums) -> None:
             {"unit": unit, "programme": programme, "phase": phase, "level": level, "top": top, "parent": parent}
             | {"target": 0, **values}
         )
-    rows = _stage_national(session, "totals", sums.national, rows)
+    rows = _stage_national("totals", national, rows, staged)
     if rows:
-        session.execute(_upsert(session, Total.__table__, ("unit", "programme", "phase"), TOTAL_COLUMNS), rows)
+        session.execute(_upsert(dialect, "totals", ("unit", "programme", "phase"), TOTAL_COLUMNS), rows)
 
     hourly = [
         {"unit": u, "programme": p, "hour": h, "submitted": v[0], "recognized": v[1]}
         for (u, p, h), v in sorted(sums.hourly.items())
     ]
-    hourly = _stage_national(session, "hourly", sums.national, hourly)
+    hourly = _stage_national("hourly", national, hourly, staged)
     if hourly:
-        session.execute(_upsert(session, Hourly.__table__, ("unit", "programme", "hour"), HOURLY_COLUMNS), hourly)
+        session.execute(_upsert(dialect, "hourly", ("unit", "programme", "hour"), HOURLY_COLUMNS), hourly)
+    if staged:
+        session.execute(insert(NationalPending.__table__), staged)
 
 
 CELL_KEYS = ("unit", "programme", "phase", "block", "target_group")
@@ -203,7 +219,7 @@ TOTAL_COLUMNS = (*COLUMNS, "participants")
 HOURLY_COLUMNS = ("submitted", "recognized")
 
 
-def _participant_changes(session: Session, delta: Counter) -> Counter:
+def _participant_changes(session: Session, dialect: str, delta: Counter) -> Counter:
     """Distinct authors: a row's count going 0 -> n adds a participant, n -> 0 removes one.
 
     One upsert for the batch; RETURNING gives each row's count after it, hence before it.
@@ -211,10 +227,7 @@ def _participant_changes(session: Session, delta: Counter) -> Counter:
     changes: Counter = Counter()
     if not delta:
         return changes
-    table = Participant.__table__
-    stmt = _upsert(session, table, ("unit", "programme", "phase", "member_id"), ("initiatives",)).returning(
-        table.c.unit, table.c.programme, table.c.phase, table.c.member_id, table.c.initiatives
-    )
+    stmt = _participants_upsert(dialect)
     rows = [
         {"unit": k[0], "programme": k[1], "phase": k[2], "member_id": k[3], "initiatives": n}
         for k, n in sorted(delta.items())
@@ -225,24 +238,29 @@ def _participant_changes(session: Session, delta: Counter) -> Counter:
     return changes
 
 
+@cache
+def _participants_upsert(dialect: str) -> Any:
+    table = Participant.__table__
+    return _upsert(dialect, "participants", ("unit", "programme", "phase", "member_id"), ("initiatives",)).returning(
+        table.c.unit, table.c.programme, table.c.phase, table.c.member_id, table.c.initiatives
+    )
+
+
 PENDING_COLUMNS = ("unit", "programme", "phase", "block", "target_group", "hour", *COLUMNS, "participants")
 
 
-def _stage_national(session: Session, kind: str, national: set[str], rows: list[dict]) -> list[dict]:
-    """Appends the nation's rows to national_pending (on PostgreSQL); returns the others.
+def _stage_national(kind: str, national: set[str], rows: list[dict], staged: list[dict]) -> list[dict]:
+    """Moves the nation's rows to `staged` (for national_pending); returns the others.
 
     The nation's rows are folded in right after the commit (the consumers' declared step
     `fold_safely`; and by a timer, should a process die in between), so consumers of different
     units never wait on each other's transactions.
-    SQLite has one writer anyway: it writes them at once.
     """
-    if session.get_bind().dialect.name != "postgresql" or not national:
+    if not national:
         return rows
-    staged = [r for r in rows if r["unit"] in national]
-    if not staged:
-        return rows
-    pending = [{"kind": kind, **{c: r.get(c, DEFAULTS.get(c)) for c in PENDING_COLUMNS}} for r in staged]
-    session.execute(insert(NationalPending.__table__), pending)
+    staged += [
+        {"kind": kind, **{c: r.get(c, DEFAULTS.get(c)) for c in PENDING_COLUMNS}} for r in rows if r["unit"] in national
+    ]
     return [r for r in rows if r["unit"] not in national]
 
 
