@@ -61,13 +61,21 @@ class Changes:
             self.closes.add(key)
 
     def write(self, session: Session) -> None:
-        """Rows locked in key order (upserts sorted, closes locked sorted first): batches never deadlock."""
-        rows = [self.rows[k] for k in sorted(self.rows)]
-        writing.upsert(session, TABLE, rows, ["initiative_id", "level"])
+        """One upsert of the opened rows, one update of the closed ones, each locking its rows in key
+        order: concurrent batches (a queue opens, others close) wait for each other, never deadlock."""
+        key = tuple_(TABLE.c.initiative_id, TABLE.c.level)
+        postgresql = session.get_bind().dialect.name == "postgresql"
+        if postgresql and self.closes and self.rows:  # both in one batch: all its rows first, in order
+            session.execute(_in_key_order(key.in_(sorted(self.closes | self.rows.keys()))))
+        writing.upsert(session, TABLE, [self.rows[k] for k in sorted(self.rows)], ["initiative_id", "level"])
         if self.closes:
-            keys = sorted(self.closes)
-            where = tuple_(TABLE.c.initiative_id, TABLE.c.level).in_(keys)
-            if session.get_bind().dialect.name == "postgresql":
-                order = (TABLE.c.initiative_id, TABLE.c.level)
-                session.execute(select(TABLE.c.initiative_id).where(where).order_by(*order).with_for_update())
-            session.execute(update(TABLE).where(where).values(closed=True))
+            closing = key.in_(sorted(self.closes))
+            if postgresql:  # an UPDATE locks in the order it finds rows: let a sorted locking read choose
+                closing = key.in_(_in_key_order(closing))
+            session.execute(update(TABLE).where(closing).values(closed=True))
+
+
+def _in_key_order(where: Any) -> Any:
+    """The rows' keys, locked in the order Python sorts them (the upserts' order): byte order, "C"."""
+    order = (TABLE.c.initiative_id.collate("C"), TABLE.c.level.collate("C"))
+    return select(TABLE.c.initiative_id, TABLE.c.level).where(where).order_by(*order).with_for_update()
