@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import eventlet
 import pytest
 from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
@@ -261,9 +262,11 @@ class FakeDatabase:
     """What the chassis' consumer uses of chassis.db.Database."""
 
     engine: Engine
+    transactions: int = 0
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
+        self.transactions += 1
         with transaction(self.engine) as session:
             yield session
 
@@ -350,3 +353,28 @@ def test_content_no_rule_can_apply_is_poison_before_anything_changes(event_type:
         facts.parse(event_type, event["data"])
     outcomes = commands.initiative_events(None, [event], NOW)  # type: ignore[arg-type] - no statement is run
     assert [o.status for o in outcomes] == ["poison"]
+
+
+def test_concurrent_batches_of_several_units_sharing_authors_neither_deadlock_nor_lose_counts(
+    pg_engine: Engine,
+) -> None:
+    """Batches of two units at once (and two of one unit, which take turns): the nation's participant
+    rows they share are locked in key order, its totals folded after each commit."""
+    clear(pg_engine)
+    service = FakeAwards(pg_engine)
+    shared = [author("dv-shared-1", 50), author("dv-shared-2", 50)]
+    batches = [
+        [ev.submitted(unit, authors=[*shared[:: 1 if i % 2 else -1], author(f"dv-{unit}-{i}")]) for i in range(40)]
+        for unit in ("HN-KL-C002", "THO-KKT-C001", "HCM-BD-C002", "HN-KCN-C001", "THO-DQ-C001", "HCM-VT-C001")
+    ]
+    pool = eventlet.GreenPool(len(batches))
+    outcomes = list(pool.imap(lambda batch: AwardsService.on_submitted(service, batch), batches))
+    assert all(o == DONE for batch in outcomes for o in batch)
+    assert service.db.transactions == len(batches), "no batch failed (a deadlock) and was handled one by one"
+    with pg_engine.connect() as conn:
+        nation = conn.execute(
+            text("SELECT submitted, participants FROM totals WHERE unit = 'VGCL' AND phase = '*'")
+        ).one()
+        pending = conn.scalar(text("SELECT count(*) FROM national_pending"))
+    assert (nation.submitted, pending) == (240, 0)
+    assert nation.participants == 2 + 240, "each shared author once, each own author once"

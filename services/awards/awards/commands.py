@@ -25,7 +25,7 @@ def now_utc() -> datetime:
 
 
 def initiative_events(session: Session, events: Sequence[dict[str, Any]], now: datetime) -> list[Outcome]:
-    """A batch of an initiative's events (submitted, resubmitted, withdrawn, recognized), in order.
+    """A batch of initiatives' events (submitted, resubmitted, withdrawn, recognized), in order.
 
     Nothing here waits for another queue (a recognition before its submission keeps what it
     says), so an event is done, or poison when its content can never be applied.
@@ -53,6 +53,7 @@ def recognized(session: Session, data: dict[str, Any], now: datetime) -> None:
 
 
 def projections_and_ledger(session: Session, changes: Sequence[facts.Change], now: datetime) -> None:
+    """The read models first; then the ledger, judging each change on the fact as it left it."""
     after = projections.apply_changes(session, changes)
     ledger.for_changes(session, zip(changes, after, strict=True), now)
 
