@@ -47,7 +47,10 @@ def _content_errors(data: dict[str, Any], principal: Principal, today: date) -> 
 def _apply_content(ini: Initiative, data: dict[str, Any]) -> None:
     for name in CONTENT_SCALARS:
         setattr(ini, name, data[name])
-    ini.authors = [Author(**row) for row in _author_rows(ini.id, data)]
+    ini.authors = [
+        Author(position=i, name=a["name"], member_id=a.get("member_id"), share_percent=a["share_percent"])
+        for i, a in enumerate(data["authors"])
+    ]
 
 
 def _author_rows(initiative_id: str, data: dict[str, Any]) -> list[Row]:
