@@ -19,7 +19,8 @@ def backlog() -> list[dict]:
 
 def test_awards_killed_mid_backlog_counts_every_initiative_once(awards_db_url, rabbit_config, tmp_path) -> None:  # type: ignore[no-untyped-def]
     amqp_uri, log = rabbit_config["AMQP_URI"], tmp_path / "awards.log"
-    first = start("awards", "awards.service:AwardsService", awards_db_url, amqp_uri, log)
+    # Small batches: a whole batch of 200 could handle the backlog before the kill could land.
+    first = start("awards", "awards.service:AwardsService", awards_db_url, amqp_uri, log, CONSUMER_BATCH_SIZE="20")
     wait_for(lambda: queue_exists(rabbit_config["vhost"], "awards.initiative.submitted"), timeout=30)
     events = backlog()
     publish_all(amqp_uri, events + events[:40], "submission.events")
@@ -61,6 +62,7 @@ def test_notify_killed_mid_backlog_one_message_per_recipient_and_every_email(  #
         "NOTIFY_RETRY_BASE_SECONDS": "0.2",
         "NOTIFY_RETRY_MAX_SECONDS": "2",
         "NOTIFY_MAX_ATTEMPTS": "50",
+        "CONSUMER_BATCH_SIZE": "20",  # batches of 200 could handle the backlog before the kill lands
     }
     first = start("notify", "notify.service:NotifyService", notify_db_url, amqp_uri, log, **settings)
     wait_for(lambda: queue_exists(rabbit_config["vhost"], "notify.initiative.submitted"), timeout=30)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -98,7 +99,7 @@ class PrefetchingQueueConsumer(QueueConsumer):
     @property
     def prefetch_count(self) -> int:
         config = self.container.config
-        return max(int(config.get("CONSUMER_PREFETCH", 200)), int(config.get("CONSUMER_BATCH_SIZE", 1)))
+        return max(int(config.get("CONSUMER_PREFETCH", 400)), int(config.get("CONSUMER_BATCH_SIZE", 1)))
 
 
 class UnitEventHandler(EventHandler):
@@ -110,7 +111,8 @@ class UnitEventHandler(EventHandler):
     the quorum queue dead-letters after `DELIVERY_LIMIT` deliveries.
 
     Where the service method is a consumer (`chassis.consuming`), events are gathered up to
-    `CONSUMER_BATCH_SIZE` (or for `CONSUMER_BATCH_WAIT_MS`) and one worker handles them in one
+    `CONSUMER_BATCH_SIZE` (waiting `CONSUMER_BATCH_WAIT_MS` for more, and up to
+    `CONSUMER_BATCH_MAX_WAIT_MS` while more keep coming) and one worker handles them in one
     transaction; each message is then acked, requeued or dead-lettered by its own outcome.
     """
 
@@ -135,6 +137,8 @@ class UnitEventHandler(EventHandler):
         batches = getattr(method, "consumer", None) is not None  # declared with chassis.consuming
         self.batch_size = int(config.get("CONSUMER_BATCH_SIZE", 1)) if batches else 1
         self.batch_wait = float(config.get("CONSUMER_BATCH_WAIT_MS", 5)) / 1000
+        self.batch_max_wait = float(config.get("CONSUMER_BATCH_MAX_WAIT_MS", 50)) / 1000
+        self.arm_count, self.first_pending_at = 0, 0.0
         self.pending: list[tuple[Any, Any]] = []
         self.flush_timer: Any = None
         # Skip EventHandler.setup (it would build its own single-key classic queue).
@@ -169,7 +173,26 @@ class UnitEventHandler(EventHandler):
         if len(self.pending) >= self.batch_size:
             self._flush()
         elif self.flush_timer is None:
-            self.flush_timer = eventlet.spawn_after(self.batch_wait, self._flush)
+            self.first_pending_at = time.monotonic()
+            self._arm()
+
+    def _arm(self) -> None:
+        self.arm_count = len(self.pending)
+        self.flush_timer = eventlet.spawn_after(self.batch_wait, self._flush_when_due)
+
+    def _flush_when_due(self) -> None:
+        """The wait is over. A lone event goes now; while events keep arriving (a backlog, a
+        peak) or every worker is busy, the batch keeps growing, up to its size or the longest
+        wait: per-transaction costs are then shared by many events."""
+        self.flush_timer = None
+        pool = getattr(self.container, "_worker_pool", None)  # nameko's GreenPool of workers
+        busy = pool is not None and pool.free() == 0
+        arriving = len(self.pending) > self.arm_count
+        waited = time.monotonic() - self.first_pending_at
+        if (busy or arriving) and len(self.pending) < self.batch_size and waited < self.batch_max_wait:
+            self._arm()
+            return
+        self._flush()
 
     def _flush(self) -> None:
         if self.flush_timer is not None:
