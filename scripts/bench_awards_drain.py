@@ -31,7 +31,7 @@ from chassis.handler import consumer_queue, dead_letter_queue
 from chassis.relay import ConfirmingPublisher
 
 sys.path.insert(0, str(Path(__file__).parent))
-from benchlib import ADMIN_URL, amqp_uri, fresh_vhost, hn_submitted_event, process_cpu_seconds
+from benchlib import ADMIN_URL, amqp_uri, fresh_vhost, hn_submitted_event, migrate, process_cpu_seconds
 
 ROOT = Path(__file__).resolve().parents[1]
 VHOST = "bench-awards-drain"
@@ -198,13 +198,7 @@ def main() -> None:
     db = recreate_database(ADMIN_URL, "sangkien_bench_awards_drain")
     fresh_vhost(VHOST)
     (ROOT / "var/bench").mkdir(parents=True, exist_ok=True)
-    subprocess.run(
-        [sys.executable, "-m", "alembic", "-c", "services/awards/alembic.ini", "upgrade", "head"],
-        env={**os.environ, "AWARDS_DATABASE_URL": db},
-        cwd=ROOT,
-        check=True,
-        capture_output=True,
-    )
+    migrate("awards", {**os.environ, "AWARDS_DATABASE_URL": db})
     size = fill(args.events)
     result = drain_with_awards(db, args.events, args.batch_size, args.profile)
     baseline = baseline_consume(args.events)

@@ -35,7 +35,7 @@ from chassis.handler import consumer_queue, dead_letter_queue
 from chassis.relay import ConfirmingPublisher
 
 sys.path.insert(0, str(Path(__file__).parent))
-from benchlib import ADMIN_URL, amqp_uri, fresh_vhost, process_cpu_seconds
+from benchlib import ADMIN_URL, amqp_uri, fresh_vhost, migrate, process_cpu_seconds
 
 ROOT = Path(__file__).resolve().parents[1]
 VHOST = "bench-notify"
@@ -149,13 +149,7 @@ def main() -> None:
         "LOG_LEVEL": "WARNING",
         "PYTHONWARNINGS": "ignore::DeprecationWarning",
     }
-    subprocess.run(
-        [sys.executable, "-m", "alembic", "-c", "services/notify/alembic.ini", "upgrade", "head"],
-        env=env,
-        cwd=ROOT,
-        check=True,
-        capture_output=True,
-    )
+    migrate("notify", env)
     maildir = bench / "mail"
     subprocess.run(["rm", "-rf", str(maildir)], check=True)
     sink = subprocess.Popen(

@@ -28,7 +28,7 @@ from chassis.handler import consumer_queue, dead_letter_queue
 from chassis.relay import ConfirmingPublisher
 
 sys.path.insert(0, str(Path(__file__).parent))
-from benchlib import ADMIN_URL, amqp_uri, fresh_vhost, hn_submitted_event
+from benchlib import ADMIN_URL, amqp_uri, fresh_vhost, hn_submitted_event, migrate
 
 ROOT = Path(__file__).resolve().parents[1]
 VHOST = "bench-review"
@@ -161,13 +161,7 @@ def main() -> None:
     db = recreate_database(ADMIN_URL, "sangkien_bench_review")
     fresh_vhost(VHOST)
     (ROOT / "var/bench").mkdir(parents=True, exist_ok=True)
-    subprocess.run(
-        [sys.executable, "-m", "alembic", "-c", "services/review/alembic.ini", "upgrade", "head"],
-        env={**os.environ, "REVIEW_DATABASE_URL": db},
-        cwd=ROOT,
-        check=True,
-        capture_output=True,
-    )
+    migrate("review", {**os.environ, "REVIEW_DATABASE_URL": db})
     baseline_queue = "bench-review-baseline"
     size = fill(args.events, baseline_queue)
     result = drain_with_review(db, args.events, args.workers)

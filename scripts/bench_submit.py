@@ -27,7 +27,7 @@ from chassis.auth import issue_dev_token
 from chassis.db import recreate_database
 
 sys.path.insert(0, str(Path(__file__).parent))
-from benchlib import ADMIN_URL, amqp_uri, fresh_vhost, initiative, percentile
+from benchlib import ADMIN_URL, amqp_uri, fresh_vhost, initiative, migrate, percentile
 
 ROOT = Path(__file__).resolve().parents[1]
 VHOST = "bench-submit"
@@ -118,13 +118,7 @@ def main() -> None:
         "LOG_LEVEL": "WARNING",
         "MAX_WORKERS": "40",
     }
-    subprocess.run(
-        [sys.executable, "-m", "alembic", "-c", "services/submission/alembic.ini", "upgrade", "head"],
-        env=env,
-        cwd=ROOT,
-        check=True,
-        capture_output=True,
-    )
+    migrate("submission", env)
     subprocess.run([sys.executable, "-m", "submission.cli", "seed"], env=env, cwd=ROOT, check=True, capture_output=True)
 
     # The queue that counts arrivals exists before anything is published.

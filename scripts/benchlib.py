@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import random
+import subprocess
+import sys
 import time
 import uuid
 from pathlib import Path
@@ -15,6 +17,12 @@ from chassis.envelope import new_event
 
 ADMIN_URL = os.environ.get("TEST_PG_URL", "postgresql://postgres:postgres@127.0.0.1:5432/postgres")
 MANAGEMENT = "http://127.0.0.1:15672/api"
+
+
+def migrate(service: str, env: dict[str, str]) -> None:
+    """Brings the database `env` names for `service` to its latest schema (alembic upgrade head)."""
+    command = [sys.executable, "-m", "alembic", "-c", f"services/{service}/alembic.ini", "upgrade", "head"]
+    subprocess.run(command, env=env, cwd=Path(__file__).resolve().parents[1], check=True, capture_output=True)
 
 
 def amqp_uri(vhost: str) -> str:

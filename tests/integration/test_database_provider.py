@@ -70,3 +70,42 @@ def test_a_read_sees_one_snapshot_and_writes_nothing(db_url) -> None:  # type: i
         level = session.execute(text("SHOW transaction_isolation")).scalar_one()
     assert level == "read committed"
     db.engine.dispose()
+
+
+def _terminate_backends(db_url: str, pids: list[int]) -> None:
+    admin = make_engine(db_url)
+    with admin.connect() as conn:
+        for pid in pids:
+            conn.execute(text("SELECT pg_terminate_backend(:p)"), {"p": pid})
+    admin.dispose()
+
+
+def test_connections_killed_in_the_pool_are_renewed_after_one_failure_or_none_when_idle(  # type: ignore[no-untyped-def]
+    db_url, monkeypatch
+) -> None:
+    """No ping on a busy connection's checkout; a dead one fails once, then the pool renews itself."""
+    from sqlalchemy.exc import OperationalError
+
+    from chassis import db as chassis_db
+
+    engine = make_engine(db_url)
+    pids = []
+    with engine.connect() as a, engine.connect() as b:  # two pooled connections
+        pids = [c.execute(text("SELECT pg_backend_pid()")).scalar_one() for c in (a, b)]
+    _terminate_backends(db_url, pids)  # as a database restart does, while they sit in the pool
+
+    # Used again at once (busy, not pinged): the first statement fails, as an outage...
+    with pytest.raises(OperationalError) as failure, engine.connect() as conn:
+        conn.execute(text("SELECT 1"))
+    assert chassis_db.unavailable(failure.value)
+    # ... and every older connection of the pool was renewed: the next ones work.
+    with engine.connect() as a, engine.connect() as b:
+        assert a.execute(text("SELECT 1")).scalar_one() == b.execute(text("SELECT 1")).scalar_one() == 1
+        pids = [c.execute(text("SELECT pg_backend_pid()")).scalar_one() for c in (a, b)]
+
+    # Idle past the threshold, a dead connection is pinged on checkout and replaced: no failure.
+    _terminate_backends(db_url, pids)
+    monkeypatch.setattr(chassis_db, "IDLE_PING_SECONDS", 0.0)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT 1")).scalar_one() == 1
+    engine.dispose()

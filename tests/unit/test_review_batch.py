@@ -32,52 +32,12 @@ NOW = datetime(2026, 11, 20, 4, 0, tzinfo=UTC)
 HN = ["VGCL", "HN", "HN-KL", "HN-KL-C001"]
 HN_DIRECT = ["VGCL", "HN", "HN-C002"]
 DN = ["VGCL", "DN", "DN-C001"]
-WORDS = [
-    "cải",
-    "tiến",
-    "quy",
-    "trình",
-    "máy",
-    "hàn",
-    "dây",
-    "chuyền",
-    "sản",
-    "xuất",
-    "tiết",
-    "kiệm",
-    "điện",
-    "năng",
-    "nguyên",
-    "liệu",
-    "phần",
-    "mềm",
-    "quản",
-    "lý",
-    "kho",
-    "vật",
-    "tư",
-    "an",
-    "toàn",
-    "lao",
-    "động",
-    "bảo",
-    "dưỡng",
-    "thiết",
-    "bị",
-    "giảm",
-    "thời",
-    "gian",
-    "thao",
-    "tác",
-    "nâng",
-    "cao",
-    "chất",
-    "lượng",
-    "số",
-    "hóa",
-    "hồ",
-    "sơ",
-]
+WORDS = " ".join(
+    (
+        "cải tiến quy trình máy hàn dây chuyền sản xuất tiết kiệm điện năng nguyên liệu phần mềm quản lý kho vật",
+        "tư an toàn lao động bảo dưỡng thiết bị giảm thời gian thao tác nâng cao chất lượng số hóa hồ sơ",
+    )
+).split()
 
 
 class Db:

@@ -7,10 +7,17 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import insert, select, text
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
 from chassis.tables import inbox
+
+_CLAIM_PG = text(
+    "INSERT INTO inbox (consumer, event_id, event_type, processed_at) "
+    "SELECT :consumer, e.id, e.type, :now "
+    "FROM unnest(CAST(:ids AS VARCHAR[]), CAST(:types AS VARCHAR[])) AS e(id, type) "
+    "ON CONFLICT DO NOTHING RETURNING event_id"
+)
 
 
 def claim(session: Session, consumer: str, event: dict[str, Any]) -> bool:
@@ -27,7 +34,12 @@ def claim_many(session: Session, consumer: str, events: list[dict[str, Any]]) ->
     now = datetime.now(UTC)
     unique = {e["id"]: e for e in events}.values()  # a redelivered copy in the same batch
     rows = [{"consumer": consumer, "event_id": e["id"], "event_type": e["type"], "processed_at": now} for e in unique]
-    upsert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}.get(session.get_bind().dialect.name)
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":  # one statement text whatever the batch's size: nothing to compile
+        ids, types = [r["event_id"] for r in rows], [r["event_type"] for r in rows]
+        params = {"consumer": consumer, "ids": ids, "types": types, "now": now}
+        return set(session.scalars(_CLAIM_PG, params))
+    upsert = {"sqlite": sqlite.insert}.get(dialect)
     if upsert is None:  # any other database: check, then insert (the primary key still guards)
         ids = [r["event_id"] for r in rows]
         seen = set(
