@@ -19,15 +19,13 @@ from sqlalchemy import (
     Integer,
     Select,
     String,
-    all_,
-    and_,
-    any_,
     bindparam,
     column,
     delete,
     func,
     insert,
     select,
+    text,
     values,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -38,6 +36,7 @@ from review.models import Case, SimilarityBand, SimilarMatch
 
 CANDIDATES = 50  # the initiatives sharing most band keys with a text, scored against it
 KEPT = 5  # the most similar of them, flagged
+POSTINGS_PER_BAND = 50  # initiatives read per band key on PostgreSQL (see _PG_BEST_OUTSIDE)
 TEXT_KEYS = ("problem", "solution", "novelty")  # with the title: the text compared
 
 cases, bands, matches = Case.__table__, SimilarityBand.__table__, SimilarMatch.__table__
@@ -173,7 +172,13 @@ def _best_outside(session: Session, arrivals: Sequence[Arrival], inside: set[str
     """
     pairs = [(i, key) for i, a in enumerate(arrivals) if a.flagged for key in a.keys]
     if session.get_bind().dialect.name == "postgresql":  # two array parameters, compiled once
-        params = {"i": [i for i, _ in pairs], "band_key": [k for _, k in pairs], "inside": sorted(inside)}
+        params = {
+            "i": [i for i, _ in pairs],
+            "band_key": [k for _, k in pairs],
+            "inside": sorted(inside),
+            "per_band": POSTINGS_PER_BAND,
+            "candidates": CANDIDATES,
+        }
         found_rows = session.execute(_PG_BEST_OUTSIDE, params)
     else:  # SQLite (a local run): the pairs as a VALUES list
         probe = values(column("i", Integer), column("band_key", BigInteger), name="probe").data(pairs).cte("probe")
@@ -212,15 +217,25 @@ _PG_BANDS = insert(bands).from_select(
         .render_derived(name="keyed")
     ),
 )
-_PROBE_KEYS = bindparam("band_key", type_=ARRAY(BigInteger))
-_PG_BEST_OUTSIDE = _best(
-    func.unnest(bindparam("i", type_=ARRAY(Integer)), _PROBE_KEYS)
-    .table_valued(column("i", Integer), column("band_key", BigInteger))
-    .render_derived(name="probe"),
-    and_(
-        bands.c.band_key == any_(_PROBE_KEYS),  # the same keys again: an index condition for the planner
-        bands.c.initiative_id != all_(bindparam("inside", type_=ARRAY(String))),
-    ),
+# Per probe (arrival, key), at most POSTINGS_PER_BAND initiatives holding the key, by the index:
+# a band most initiatives share (copies of one text, a campaign's template) says little, and
+# reading all its postings made every look-up read the whole index (a growing cost per event).
+_PG_BEST_OUTSIDE = text(
+    """
+WITH probe AS (SELECT * FROM unnest(CAST(:i AS INTEGER[]), CAST(:band_key AS BIGINT[])) AS p(i, band_key)),
+hits AS (
+  SELECT probe.i, posting.initiative_id FROM probe CROSS JOIN LATERAL (
+    SELECT b.initiative_id FROM similarity_bands AS b
+    WHERE b.band_key = probe.band_key AND b.initiative_id <> ALL(CAST(:inside AS VARCHAR[]))
+    ORDER BY b.initiative_id LIMIT :per_band) AS posting
+),
+counted AS (
+  SELECT i, initiative_id, count(*) AS shared,
+         row_number() OVER (PARTITION BY i ORDER BY count(*) DESC, initiative_id) AS rank
+  FROM hits GROUP BY i, initiative_id
+)
+SELECT i, initiative_id, shared FROM counted WHERE rank <= :candidates
+"""
 )
 
 
