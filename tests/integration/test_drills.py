@@ -125,8 +125,9 @@ def _kill_mid_backlog(service: str, db_url: str, load: SteadyLoad, fleet: Fleet,
 
 
 @pytest.mark.xfail(
-    reason="OPEN: in the full `make test` run, consumers stop after the PostgreSQL restart (2 of 2 runs on "
-    "2026-12-07); run alone it passed 2 of 3. Intermittent, worse after the earlier suites; cause not found yet",
+    reason="OPEN: on 2026-12-07 consumers stopped after the PostgreSQL restart in 2 of 2 full `make test` runs. "
+    "With batch-native consumers (2026-12-08) it passed 3 of 3 alone in 74-77 s; on a stall the message now carries "
+    "queue states and py-spy stacks. xfail stays until full runs confirm",
     strict=False,
 )
 def test_broker_and_database_restarts_and_kills_under_load_leave_exactly_one_effect(  # type: ignore[no-untyped-def]
@@ -267,9 +268,10 @@ def test_poison_message_is_dead_lettered_counted_and_replayed_once_after_the_fix
     assert dead["body"]["id"] == poison["id"]
     assert dead["headers"]["x-death"][0]["reason"] == "delivery_limit"  # after the limit, not at once
     gauge = ("dead_letter_messages", frozenset({"service": "notify", "queue": dlq}.items()))
+    # Not yet known is a retry outcome (counted as retried), not an exception.
     failed = (
         "events_consumed_total",
-        frozenset({"service": "notify", "event_type": "review.started", "unit": "HN", "outcome": "failed"}.items()),
+        frozenset({"service": "notify", "event_type": "review.started", "unit": "HN", "outcome": "retried"}.items()),
     )
     wait_for(lambda: notify.metrics().get(gauge) == 1.0, timeout=30)
     failures = notify.metrics()[failed]
