@@ -380,3 +380,27 @@ def test_concurrent_batches_on_the_same_cases_never_deadlock(pg_urls: list[str])
     assert {lv["status"] for lv in after["levels"]} == {domain.WITHDRAWN}
     for db in [setup, *dbs]:
         db.engine.dispose()
+
+
+def test_a_band_shared_by_many_reads_only_its_first_postings(
+    pg_urls: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Nine earlier copies of one text; with 3 postings read per band key, only 3 can be flagged."""
+    engine = make_engine(pg_urls[0])
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {', '.join(REVIEW_TABLES)}"))
+    db = Db(engine)
+    copy = phrase(random.Random(11), 60)
+    earlier = [submitted(copy, initiative_id=f"00000000-0000-0000-0000-00000000000{n}") for n in range(1, 10)]
+    one_by_one(db, earlier)
+    arrival = submitted(copy)
+
+    monkeypatch.setattr(flagging, "POSTINGS_PER_BAND", 3)
+    in_one_batch(db, [arrival])
+
+    with engine.connect() as conn:
+        flagged = conn.execute(
+            select(SimilarMatch.other_id).where(SimilarMatch.initiative_id == arrival["data"]["initiative_id"])
+        ).scalars()
+        assert sorted(flagged) == [e["data"]["initiative_id"] for e in earlier[:3]]
+    engine.dispose()
