@@ -13,7 +13,10 @@ EVENTS = 400
 
 def test_killed_mid_backlog_every_event_has_exactly_one_effect(review_db_url, rabbit_config, tmp_path) -> None:  # type: ignore[no-untyped-def]
     amqp_uri, log = rabbit_config["AMQP_URI"], tmp_path / "review-hn.log"
-    first = start("review", "review.service:ReviewService", review_db_url, amqp_uri, log, UNIT="HN")
+    # Small batches: a whole batch of 200 could handle the backlog before the kill could land.
+    first = start(
+        "review", "review.service:ReviewService", review_db_url, amqp_uri, log, UNIT="HN", CONSUMER_BATCH_SIZE="20"
+    )
     wait_for(lambda: queue_exists(rabbit_config["vhost"], "review-hn.initiative.submitted"), timeout=30)
     events = [submitted_event(str(uuid.uuid4())) for _ in range(EVENTS)]
     # The same backlog again in part: at-least-once delivery upstream must not double anything here.
