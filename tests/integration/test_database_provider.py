@@ -70,4 +70,3 @@ def test_a_read_sees_one_snapshot_and_writes_nothing(db_url) -> None:  # type: i
         level = session.execute(text("SHOW transaction_isolation")).scalar_one()
     assert level == "read committed"
     db.engine.dispose()
-

@@ -50,7 +50,7 @@ SETTINGS = {
         Setting("DELIVERY_LIMIT", "10", "Deliveries before a failing event is dead-lettered."),
         Setting("DEAD_LETTER_POLL_SECONDS", "30", "How often consumers report their dead-letter depth."),
         Setting("CONSUMER_BATCH_SIZE", "200", "Events a consumer handles in one transaction (1: one each)."),
-        Setting("CONSUMER_BATCH_WAIT_MS", "25", "How long a consumer waits to fill a batch before handling it."),
+        Setting("CONSUMER_BATCH_WAIT_MS", "5", "How long a consumer waits to fill a batch before handling it."),
         Setting("CONSUMER_BATCH_MAX_WAIT_MS", "50", "Longest a batch fills while events keep coming."),
         Setting("CONSUMER_PREFETCH", "400", "Unacknowledged events the broker hands a consumer process."),
         Setting("RABBITMQ_API_URL", "http://guest:guest@127.0.0.1:15672/api", "Management API (dead-letter list)."),

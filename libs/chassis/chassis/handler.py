@@ -136,7 +136,7 @@ class UnitEventHandler(EventHandler):
         method = getattr(self.container.service_cls, self.method_name)
         batches = getattr(method, "consumer", None) is not None  # declared with chassis.consuming
         self.batch_size = int(config.get("CONSUMER_BATCH_SIZE", 1)) if batches else 1
-        self.batch_wait = float(config.get("CONSUMER_BATCH_WAIT_MS", 25)) / 1000
+        self.batch_wait = float(config.get("CONSUMER_BATCH_WAIT_MS", 5)) / 1000
         self.batch_max_wait = float(config.get("CONSUMER_BATCH_MAX_WAIT_MS", 50)) / 1000
         self.arm_count, self.first_pending_at = 0, 0.0
         self.pending: list[tuple[Any, Any]] = []
